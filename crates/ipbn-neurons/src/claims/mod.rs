@@ -1,0 +1,118 @@
+//! The claims of `shared/spec/claims.md` as named, runnable properties.
+//!
+//! Each [`Claim`] runs a proptest property with a fixed seed and a chosen number of cases and
+//! reports the worst error it saw against its tolerance. `cargo test` runs every claim with a
+//! small case count; `ipbn claims --cases N` runs them with many more. Claims about rules
+//! iterate over the registry, so a newly registered rule is covered without new test code.
+
+mod bn;
+mod rules;
+
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
+use serde::Serialize;
+use std::cell::Cell;
+
+/// The outcome of running one claim.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClaimReport {
+    /// Claim id from claims.md, e.g. `bn-is-ip`.
+    pub id: String,
+    /// Random cases tried.
+    pub cases: u64,
+    /// Largest error seen (in the claim's own measure, see `statement`).
+    pub worst_error: f64,
+    /// The tolerance the error is held to.
+    pub tolerance: f64,
+    /// Whether every case was within tolerance.
+    pub holds: bool,
+    /// The minimal failing case when the claim fails, otherwise empty.
+    pub detail: String,
+}
+
+/// A named claim that can be run with any number of cases and a seed.
+#[derive(Clone, Copy)]
+pub struct Claim {
+    /// Claim id from claims.md.
+    pub id: &'static str,
+    /// What is claimed and how the error is measured.
+    pub statement: &'static str,
+    /// Runs the claim with `cases` random cases from `seed`.
+    pub run: fn(cases: u32, seed: u64) -> ClaimReport,
+}
+
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim").field("id", &self.id).finish()
+    }
+}
+
+/// Every claim this crate can check, in a fixed order.
+pub fn all() -> Vec<Claim> {
+    let mut v = bn::claims();
+    v.extend(rules::claims());
+    v
+}
+
+/// Looks a claim up by id.
+pub fn find(id: &str) -> Option<Claim> {
+    all().into_iter().find(|c| c.id == id)
+}
+
+/// Runs `error` on `cases` values drawn from `strategy` with a proptest runner seeded by `seed`,
+/// and reports the worst error against `tolerance`. A case whose error exceeds the tolerance
+/// (or is NaN) fails the claim; proptest then shrinks it to a minimal counterexample, which is
+/// reported in `detail`.
+pub fn run_property<S, F>(
+    id: &str,
+    tolerance: f64,
+    cases: u32,
+    seed: u64,
+    strategy: S,
+    error: F,
+) -> ClaimReport
+where
+    S: Strategy,
+    S::Value: std::fmt::Debug,
+    F: Fn(&S::Value) -> f64,
+{
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        rng_seed: RngSeed::Fixed(seed),
+        max_shrink_iters: 256,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let worst = Cell::new(0.0f64);
+    let tried = Cell::new(0u64);
+    let result = runner.run(&strategy, |v| {
+        let e = error(&v);
+        tried.set(tried.get() + 1);
+        if e.is_nan() || e > worst.get() {
+            worst.set(if e.is_nan() { f64::INFINITY } else { e });
+        }
+        if e.is_nan() || e > tolerance {
+            return Err(TestCaseError::fail(format!(
+                "error {e:e} exceeds {tolerance:e}"
+            )));
+        }
+        Ok(())
+    });
+    let (holds, detail) = match result {
+        Ok(()) => (true, String::new()),
+        Err(TestError::Fail(reason, value)) => {
+            (false, format!("{reason}; minimal case: {value:?}"))
+        }
+        Err(TestError::Abort(reason)) => (false, format!("aborted: {reason}")),
+    };
+    ClaimReport {
+        id: id.to_string(),
+        cases: u64::from(cases).min(tried.get()),
+        worst_error: worst.get(),
+        tolerance,
+        holds,
+        detail,
+    }
+}

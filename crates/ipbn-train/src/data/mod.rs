@@ -1,0 +1,1 @@
+//! Datasets: the IDX reader, the shipped MNIST subset and synthetic data.
