@@ -1,10 +1,26 @@
 //! A layer of intrinsic-plasticity units.
-//! CONTRACT (signatures fixed; bodies to be written).
+//!
+//! Each unit j has its own gain α_j and bias k_j and computes `u = α x + k` from its net input
+//! x. Without `affine` the output is `y = θ(u)`; with `affine` a learned scale and shift follow,
+//! `v = γ u + β`, `y = θ(v)` (models.md §1, "IP + error-driven"). α and k change only through
+//! the IP rule ([`IpLayer::adapt`]); γ and β learn by backprop ([`IpLayer::backward_into`]
+//! returns their gradients, the caller's optimiser applies them).
+//!
+//! # Keeping α positive
+//!
+//! A gain must stay positive (every KL rule has a `1/α` term and `log α` in its objective).
+//! If a step would make α zero or negative, α is divided by 10 instead (never going below
+//! [`MIN_ALPHA`]); if the rule's direction or the resulting change is not finite, that unit's
+//! α and k are left unchanged for this step. So α and k never become NaN or infinite.
 
-use crate::{IpRule, Mode, NeuronError, StepKind};
+use crate::batchnorm::with_contiguous_mut;
+use crate::{IpRule, Mode, NeuronError, RuleKind, StepKind, StepState};
 use ipbn_math::{Activation, Real};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use std::sync::Arc;
+
+/// The smallest gain [`IpLayer::adapt`] leaves after a step that would have made α ≤ 0.
+pub const MIN_ALPHA: f64 = 1e-30;
 
 /// Settings of an [`IpLayer`].
 #[derive(Clone, Debug)]
@@ -21,11 +37,92 @@ pub struct IpLayerConfig {
     pub k0: f64,
 }
 
+impl Default for IpLayerConfig {
+    /// η = 0.001, plain SGD, no affine step, α₀ = 1, k₀ = 0.
+    fn default() -> Self {
+        IpLayerConfig {
+            eta: 1e-3,
+            step: StepKind::Sgd,
+            affine: false,
+            alpha0: 1.0,
+            k0: 0.0,
+        }
+    }
+}
+
+impl IpLayerConfig {
+    /// Checks the settings: η finite and ≥ 0, α₀ finite and > 0, k₀ finite, valid Adam
+    /// settings.
+    pub fn check(&self) -> Result<(), NeuronError> {
+        let bad = |param: &str, value: f64, range: &str| NeuronError::ParamOutOfRange {
+            rule: String::from("ip-layer"),
+            param: param.to_string(),
+            value,
+            range: range.to_string(),
+        };
+        if !(self.eta.is_finite() && self.eta >= 0.0) {
+            return Err(bad("eta", self.eta, "[0, inf), e.g. 0.001"));
+        }
+        if !(self.alpha0.is_finite() && self.alpha0 > 0.0) {
+            return Err(bad("alpha0", self.alpha0, "(0, inf), default 1"));
+        }
+        if !self.k0.is_finite() {
+            return Err(bad("k0", self.k0, "any finite number, default 0"));
+        }
+        self.step.check()
+    }
+}
+
+/// What the last training forward leaves for backward and adapt, plus reusable scratch.
+#[derive(Clone, Debug)]
+struct Cache<T: Real> {
+    /// Rows of the last training forward (0: none).
+    rows: usize,
+    /// Units at the time of that forward.
+    units: usize,
+    /// Whether that forward had the affine step.
+    affine: bool,
+    /// Net input x, `rows × units`, row-major.
+    x: Vec<T>,
+    /// u = αx + k (kept only with affine, for ∂L/∂γ).
+    u: Vec<T>,
+    /// θ′(v) (θ′(u) without affine).
+    dact: Vec<T>,
+    /// θ(u), the output (kept only without affine, for `adapt`).
+    y: Vec<T>,
+    /// α per unit as used by the last forward (training or inference).
+    pa: Vec<T>,
+    /// k per unit as used by the last forward.
+    pk: Vec<T>,
+    /// γ per unit as used by the last forward (affine only).
+    pg: Vec<T>,
+    /// β per unit as used by the last forward (affine only).
+    pb: Vec<T>,
+    /// α and k per unit at the last training forward, to tell whether `y` is still θ(αx + k).
+    ak: Vec<(T, T)>,
+    /// γα per unit at the time of the forward (α without affine).
+    scale: Vec<T>,
+    /// ∂L/∂γ of the last backward (affine only).
+    grad_gamma: Array1<T>,
+    /// ∂L/∂β of the last backward (affine only).
+    grad_beta: Array1<T>,
+    /// Scratch sums per unit.
+    s1: Vec<f64>,
+    /// Scratch sums per unit.
+    s2: Vec<f64>,
+    /// One unit's x over the batch, for the rule.
+    xcol: Vec<f64>,
+    /// One unit's θ(αx + k) over the batch, for the rule.
+    ycol: Vec<f64>,
+}
+
 /// A layer of IP units `y = θ(α x + k)` (or `θ(γ(α x + k) + β)` with `affine`), one (α, k) per
 /// unit, adapted only by the rule; γ, β (if any) learn by backprop.
 ///
 /// The rule always sees the unit's net input x and the IP part's output θ(αx + k), just as BN's
 /// α_B, k_B depend on x alone and not on γ, β.
+///
+/// See the [module documentation](self) for how α is kept positive.
 #[derive(Clone, Debug)]
 pub struct IpLayer<T: Real> {
     /// Gain per unit.
@@ -36,55 +133,492 @@ pub struct IpLayer<T: Real> {
     pub gamma: Option<Array1<T>>,
     /// Learned shift (only with `affine`).
     pub beta: Option<Array1<T>>,
-    _p: std::marker::PhantomData<(Arc<dyn IpRule>, Activation)>,
+    activation: Activation,
+    rule: Arc<dyn IpRule>,
+    config: IpLayerConfig,
+    step: StepState,
+    cache: Cache<T>,
+}
+
+/// θ(v) and θ′(v) together. For the sigmoid both come from one exponential, e = exp(−|v|):
+/// θ is formed exactly as [`Activation::f`] forms it and θ′ = e/(1 + e)², which stays accurate
+/// in both tails (unlike σ(1 − σ) for large positive v). Other activations use
+/// [`Activation::f`] and [`Activation::df`].
+#[inline(always)]
+fn f_df<T: Real>(act: Activation, v: T) -> (T, T) {
+    match act {
+        Activation::Sigmoid => {
+            let e = (-v.abs()).exp();
+            let d = T::one() + e;
+            let y = if v >= T::zero() { T::one() / d } else { e / d };
+            (y, e / (d * d))
+        }
+        _ => (act.f(v), act.df(v)),
+    }
 }
 
 impl<T: Real> IpLayer<T> {
     /// A layer of `units` units; errors if the rule's activation differs from `activation`.
+    ///
+    /// A KL-type rule ([`RuleKind::Kl`]) must be derived for `activation`; a rule of kind
+    /// [`RuleKind::Other`] that reports [`Activation::Identity`] (it depends on x alone, e.g.
+    /// moment matching) is accepted with any activation. Errors:
+    /// [`NeuronError::WrongActivation`], or [`NeuronError::ParamOutOfRange`] for an invalid
+    /// config (see [`IpLayerConfig::check`]). γ starts at 1 and β at 0 when `affine`.
     pub fn new(
         units: usize,
         activation: Activation,
         rule: Arc<dyn IpRule>,
         config: IpLayerConfig,
     ) -> Result<Self, NeuronError> {
-        let _ = (units, activation, rule, config);
-        unimplemented!("contract")
+        // The same acceptance test as `rules::accepts_activation`: a KL rule must match θ; an
+        // `Other` rule reporting the identity depends on x alone and fits any θ.
+        let accepts = rule.activation() == activation
+            || (rule.kind() == RuleKind::Other && rule.activation() == Activation::Identity);
+        if !accepts {
+            return Err(NeuronError::WrongActivation {
+                rule: rule.id().to_string(),
+                needs: rule.activation().name().to_string(),
+                got: activation.name().to_string(),
+            });
+        }
+        config.check()?;
+        let (gamma, beta) = if config.affine {
+            (Some(Array1::ones(units)), Some(Array1::zeros(units)))
+        } else {
+            (None, None)
+        };
+        Ok(IpLayer {
+            alpha: Array1::from_elem(units, T::c(config.alpha0)),
+            k: Array1::from_elem(units, T::c(config.k0)),
+            gamma,
+            beta,
+            activation,
+            step: StepState::new(config.step, units),
+            rule,
+            config,
+            cache: Cache {
+                rows: 0,
+                units,
+                affine: false,
+                x: Vec::new(),
+                u: Vec::new(),
+                dact: Vec::new(),
+                y: Vec::new(),
+                pa: Vec::new(),
+                pk: Vec::new(),
+                pg: Vec::new(),
+                pb: Vec::new(),
+                ak: Vec::new(),
+                scale: vec![T::zero(); units],
+                grad_gamma: Array1::zeros(units),
+                grad_beta: Array1::zeros(units),
+                s1: vec![0.0; units],
+                s2: vec![0.0; units],
+                xcol: Vec::new(),
+                ycol: Vec::new(),
+            },
+        })
     }
+
     /// Number of units.
     pub fn units(&self) -> usize {
         self.alpha.len()
     }
+
+    /// The activation θ.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// The IP rule that adapts α and k.
+    pub fn rule(&self) -> &Arc<dyn IpRule> {
+        &self.rule
+    }
+
+    /// The settings the layer was built with.
+    pub fn config(&self) -> &IpLayerConfig {
+        &self.config
+    }
+
+    /// The optimiser state of α and k (Adam moments and step counter).
+    pub fn step_state(&self) -> &StepState {
+        &self.step
+    }
+
+    /// Checks parameter vector lengths and the shapes of `x` and `out`.
+    fn check_shapes(&self, x: (usize, usize), out: (usize, usize)) -> Result<(), NeuronError> {
+        let n = self.units();
+        let (g_len, b_len) = match (&self.gamma, &self.beta) {
+            (Some(g), Some(b)) => (g.len(), b.len()),
+            (None, None) => (n, n),
+            _ => {
+                return Err(NeuronError::Shape(String::from(
+                    "IP layer has only one of gamma and beta; set both (affine) or neither",
+                )))
+            }
+        };
+        for (name, len) in [("k", self.k.len()), ("gamma", g_len), ("beta", b_len)] {
+            if len != n {
+                return Err(NeuronError::Shape(format!(
+                    "IP layer has {n} units (alpha) but `{name}` has {len} entries; give every \
+                     parameter vector one entry per unit"
+                )));
+            }
+        }
+        if x.1 != n {
+            return Err(NeuronError::Shape(format!(
+                "IP layer has {n} units but the input has {} columns; pass a (batch, {n}) matrix",
+                x.1
+            )));
+        }
+        if out != x {
+            return Err(NeuronError::Shape(format!(
+                "output buffer is {out:?} but the input is {x:?}; give both the same shape"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checked form of [`IpLayer::forward_into`]: errors with [`NeuronError::Shape`] if `x`
+    /// does not have one column per unit, `out` differs from `x` in shape, or a parameter
+    /// vector has the wrong length. Nothing is changed when an error is returned.
+    pub fn try_forward_into(
+        &mut self,
+        x: ArrayView2<'_, T>,
+        mode: Mode,
+        out: ArrayViewMut2<'_, T>,
+    ) -> Result<(), NeuronError> {
+        self.check_shapes(x.dim(), out.dim())?;
+        let (m, n) = x.dim();
+        let act = self.activation;
+        let w = n.max(1);
+        let xc = x.as_standard_layout();
+        let xs = xc.as_slice().expect("standard layout is contiguous");
+        let c = &mut self.cache;
+        // Parameters as contiguous slices (n values, copied into reused buffers).
+        c.pa.clear();
+        c.pa.extend(self.alpha.iter().copied());
+        c.pk.clear();
+        c.pk.extend(self.k.iter().copied());
+        let affine = match (&self.gamma, &self.beta) {
+            (Some(g), Some(b)) => {
+                c.pg.clear();
+                c.pg.extend(g.iter().copied());
+                c.pb.clear();
+                c.pb.extend(b.iter().copied());
+                true
+            }
+            _ => false,
+        };
+        let (pa, pk, pg, pb) = (&c.pa, &c.pk, &c.pg, &c.pb);
+        if mode == Mode::Eval {
+            with_contiguous_mut(out, |os| {
+                for (row, orow) in xs.chunks_exact(w).zip(os.chunks_exact_mut(w)) {
+                    if affine {
+                        for (((((o, &v), &a), &k), &g), &b) in
+                            orow.iter_mut().zip(row).zip(pa).zip(pk).zip(pg).zip(pb)
+                        {
+                            *o = act.f(g * (a * v + k) + b);
+                        }
+                    } else {
+                        for (((o, &v), &a), &k) in orow.iter_mut().zip(row).zip(pa).zip(pk) {
+                            *o = act.f(a * v + k);
+                        }
+                    }
+                }
+            });
+            return Ok(());
+        }
+        // Training: cache x, θ′(v), u (affine) or y (plain), and γα.
+        c.rows = m;
+        c.units = n;
+        c.affine = affine;
+        c.x.clear();
+        c.x.extend_from_slice(xs);
+        c.dact.resize(m * n, T::zero());
+        c.ak.clear();
+        c.ak.extend(pa.iter().copied().zip(pk.iter().copied()));
+        c.scale.clear();
+        if affine {
+            c.scale.extend(pg.iter().zip(pa).map(|(&g, &a)| g * a));
+            c.u.resize(m * n, T::zero());
+            c.y.clear();
+        } else {
+            c.scale.extend_from_slice(pa);
+            c.y.resize(m * n, T::zero());
+            c.u.clear();
+        }
+        let (dact, u_cache, y_cache) = (&mut c.dact, &mut c.u, &mut c.y);
+        with_contiguous_mut(out, |os| {
+            if affine {
+                for (((row, orow), drow), urow) in xs
+                    .chunks_exact(w)
+                    .zip(os.chunks_exact_mut(w))
+                    .zip(dact.chunks_exact_mut(w))
+                    .zip(u_cache.chunks_exact_mut(w))
+                {
+                    for (((((((o, d), uu), &v), &a), &k), &g), &b) in orow
+                        .iter_mut()
+                        .zip(drow.iter_mut())
+                        .zip(urow.iter_mut())
+                        .zip(row)
+                        .zip(pa)
+                        .zip(pk)
+                        .zip(pg)
+                        .zip(pb)
+                    {
+                        let u = a * v + k;
+                        let (y, dy) = f_df(act, g * u + b);
+                        *o = y;
+                        *d = dy;
+                        *uu = u;
+                    }
+                }
+            } else {
+                for (((row, orow), drow), yrow) in xs
+                    .chunks_exact(w)
+                    .zip(os.chunks_exact_mut(w))
+                    .zip(dact.chunks_exact_mut(w))
+                    .zip(y_cache.chunks_exact_mut(w))
+                {
+                    for (((((o, d), yy), &v), &a), &k) in orow
+                        .iter_mut()
+                        .zip(drow.iter_mut())
+                        .zip(yrow.iter_mut())
+                        .zip(row)
+                        .zip(pa)
+                        .zip(pk)
+                    {
+                        let (y, dy) = f_df(act, a * v + k);
+                        *o = y;
+                        *d = dy;
+                        *yy = y;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Computes y for the `(batch, units)` net inputs `x` into `out`. In `Mode::Train` caches
     /// x, u (and what backward and adapt need).
+    ///
+    /// # Panics
+    ///
+    /// On a shape mismatch (a programming error); [`IpLayer::try_forward_into`] returns the
+    /// error instead.
     pub fn forward_into(&mut self, x: ArrayView2<'_, T>, mode: Mode, out: ArrayViewMut2<'_, T>) {
-        let _ = (x, mode, out);
-        unimplemented!("contract")
+        if let Err(e) = self.try_forward_into(x, mode, out) {
+            panic!("{e}");
+        }
     }
+
     /// Allocating form of [`IpLayer::forward_into`].
     pub fn forward(&mut self, x: ArrayView2<'_, T>, mode: Mode) -> Array2<T> {
         let mut out = Array2::zeros(x.raw_dim());
         self.forward_into(x, mode, out.view_mut());
         out
     }
+
+    /// Checked form of [`IpLayer::backward_into`]: errors with [`NeuronError::Shape`] if no
+    /// training forward has run or the gradients do not have that forward's shape.
+    pub fn try_backward_into(
+        &mut self,
+        grad_out: ArrayView2<'_, T>,
+        mut grad_x: ArrayViewMut2<'_, T>,
+    ) -> Result<(), NeuronError> {
+        let c = &mut self.cache;
+        let want = (c.rows, c.units);
+        if c.rows == 0 {
+            return Err(NeuronError::Shape(String::from(
+                "IP layer backward called before any training forward; run forward in \
+                 Mode::Train first",
+            )));
+        }
+        if grad_out.dim() != want || grad_x.dim() != want {
+            return Err(NeuronError::Shape(format!(
+                "IP layer backward got grad_out {:?} and grad_x {:?}, but the last training \
+                 forward had input {want:?}; pass gradients of that forward's output",
+                grad_out.dim(),
+                grad_x.dim()
+            )));
+        }
+        let n = c.units;
+        let affine = c.affine;
+        if affine {
+            c.s1.resize(n, 0.0);
+            c.s2.resize(n, 0.0);
+            c.s1.fill(0.0);
+            c.s2.fill(0.0);
+        }
+        for (i, (grow, mut dxrow)) in grad_out
+            .rows()
+            .into_iter()
+            .zip(grad_x.rows_mut())
+            .enumerate()
+        {
+            let cd = &c.dact[i * n..(i + 1) * n];
+            if affine {
+                let cu = &c.u[i * n..(i + 1) * n];
+                for (((((dx, &g), &d), &s), &u), (sg, sgu)) in dxrow
+                    .iter_mut()
+                    .zip(grow.iter())
+                    .zip(cd.iter())
+                    .zip(c.scale.iter())
+                    .zip(cu.iter())
+                    .zip(c.s1.iter_mut().zip(c.s2.iter_mut()))
+                {
+                    let gd = g * d;
+                    *dx = gd * s;
+                    let gd = gd.to_f64_exact();
+                    *sg += gd;
+                    *sgu += gd * u.to_f64_exact();
+                }
+            } else {
+                for (((dx, &g), &d), &s) in dxrow
+                    .iter_mut()
+                    .zip(grow.iter())
+                    .zip(cd.iter())
+                    .zip(c.scale.iter())
+                {
+                    *dx = g * d * s;
+                }
+            }
+        }
+        if affine {
+            if c.grad_beta.len() != n {
+                c.grad_beta = Array1::zeros(n);
+                c.grad_gamma = Array1::zeros(n);
+            }
+            for j in 0..n {
+                c.grad_beta[j] = T::c(c.s1[j]);
+                c.grad_gamma[j] = T::c(c.s2[j]);
+            }
+        }
+        Ok(())
+    }
+
     /// ∂L/∂x = ∂L/∂y · θ′ · (γ) · α for the last training forward, written into `grad_x`;
     /// stores ∂L/∂γ, ∂L/∂β when affine.
+    ///
+    /// Uses θ′, γ and α as they were in that forward, so an `adapt` in between does not change
+    /// the result. ∂L/∂γ = Σ ∂L/∂y θ′(v) u and ∂L/∂β = Σ ∂L/∂y θ′(v), summed in f64.
+    ///
+    /// # Panics
+    ///
+    /// If no training forward has run or the shapes differ (a programming error);
+    /// [`IpLayer::try_backward_into`] returns the error instead.
     pub fn backward_into(&mut self, grad_out: ArrayView2<'_, T>, grad_x: ArrayViewMut2<'_, T>) {
-        let _ = (grad_out, grad_x);
-        unimplemented!("contract")
+        if let Err(e) = self.try_backward_into(grad_out, grad_x) {
+            panic!("{e}");
+        }
     }
+
     /// Allocating form of [`IpLayer::backward_into`].
     pub fn backward(&mut self, grad_out: ArrayView2<'_, T>) -> Array2<T> {
         let mut g = Array2::zeros(grad_out.raw_dim());
         self.backward_into(grad_out, g.view_mut());
         g
     }
-    /// ∂L/∂γ and ∂L/∂β from the last backward (None without affine).
+
+    /// ∂L/∂γ and ∂L/∂β from the last backward (None without affine; zeros before the first
+    /// backward).
     pub fn affine_grads(&self) -> Option<(ArrayView1<'_, T>, ArrayView1<'_, T>)> {
-        unimplemented!("contract")
+        if self.gamma.is_some() {
+            Some((self.cache.grad_gamma.view(), self.cache.grad_beta.view()))
+        } else {
+            None
+        }
     }
+
     /// Applies one intrinsic update with the rule to every unit, from the last training
     /// forward's x and θ(αx + k).
+    ///
+    /// For each unit the rule receives the column of net inputs and `θ(α x + k)` at the
+    /// current α, k (equal to the layer output without affine), as contiguous `f64` buffers;
+    /// the direction is turned into a change by the layer's [`StepState`] (one Adam time step
+    /// per call). Does nothing if no training forward has run. See the module documentation
+    /// for the handling of steps that would make α non-positive or non-finite.
     pub fn adapt(&mut self) {
-        unimplemented!("contract")
+        let c = &mut self.cache;
+        let (m, n) = (c.rows, c.units);
+        if m == 0 || n != self.alpha.len() || n != self.k.len() {
+            return;
+        }
+        self.step.begin();
+        c.xcol.resize(m, 0.0);
+        c.ycol.resize(m, 0.0);
+        let act = self.activation;
+        let eta = self.config.eta;
+        for j in 0..n {
+            let (a, k) = (self.alpha[j], self.k[j]);
+            // Without affine the forward pass kept θ(αx + k); reuse it while α, k are those
+            // of that pass, otherwise recompute at the current α, k.
+            let cached = !c.y.is_empty() && c.ak.get(j) == Some(&(a, k));
+            for (i, (xo, yo)) in c.xcol.iter_mut().zip(c.ycol.iter_mut()).enumerate() {
+                let v = c.x[i * n + j];
+                *xo = v.to_f64_exact();
+                let y = if cached {
+                    c.y[i * n + j]
+                } else {
+                    act.f(a * v + k)
+                };
+                *yo = y.to_f64_exact();
+            }
+            let (af, kf) = (a.to_f64_exact(), k.to_f64_exact());
+            let d = self.rule.direction(
+                ArrayView1::from(&c.xcol[..]),
+                ArrayView1::from(&c.ycol[..]),
+                af,
+                kf,
+            );
+            if !(d.alpha.is_finite() && d.k.is_finite()) {
+                continue;
+            }
+            let (da, dk) = self.step.change(j, d, eta);
+            let new_a = T::c(af + da);
+            let new_k = T::c(kf + dk);
+            if !(new_a.is_finite() && new_k.is_finite()) {
+                continue;
+            }
+            self.alpha[j] = if new_a > T::zero() {
+                new_a
+            } else {
+                T::c((af / 10.0).max(MIN_ALPHA))
+            };
+            self.k[j] = new_k;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fused_sigmoid_matches_the_activation() {
+        for i in -400..=400 {
+            let v = i as f64 * 0.1 + 0.003;
+            let (y, d) = f_df(Activation::Sigmoid, v);
+            assert_eq!(y, Activation::Sigmoid.f(v), "θ({v})");
+            // θ′ = θ(1 − θ) written through θ(−v) = 1 − θ(v), evaluated without cancellation.
+            let exact = Activation::Sigmoid.f(v) * Activation::Sigmoid.f(-v);
+            assert!(
+                (d - exact).abs() <= 4e-16 * exact,
+                "θ′({v}): {d} vs {exact}"
+            );
+            let vf = v as f32;
+            let (yf, df) = f_df(Activation::Sigmoid, vf);
+            assert_eq!(yf, Activation::Sigmoid.f(vf));
+            let exact =
+                Activation::Sigmoid.f(f64::from(vf)) * Activation::Sigmoid.f(-f64::from(vf));
+            assert!((f64::from(df) - exact).abs() <= 1e-6 * exact, "θ′({vf})");
+        }
+        for act in ipbn_math::ALL_ACTIVATIONS {
+            if act != Activation::Sigmoid {
+                assert_eq!(f_df(act, 0.7f64), (act.f(0.7), act.df(0.7)));
+            }
+        }
     }
 }
