@@ -79,10 +79,7 @@ impl Activation {
     #[inline(always)]
     pub fn df<T: Real>(self, u: T) -> T {
         match self {
-            Activation::Sigmoid => {
-                let s = sigmoid(u);
-                s * (T::one() - s)
-            }
+            Activation::Sigmoid => self.f_df(u).1,
             Activation::Tanh => {
                 // 1 − tanh² loses everything for large |u|; use sech² = 4e^(−2|u|)/(1+e^(−2|u|))²
                 let e = (T::c(-2.0) * u.abs()).exp();
@@ -98,6 +95,29 @@ impl Activation {
             }
             Activation::Softplus => sigmoid(u),
             Activation::Identity => T::one(),
+        }
+    }
+
+    /// θ(u) and θ′(u) together, sharing one exponential where possible.
+    ///
+    /// For the sigmoid both come from e = exp(−|u|): θ exactly as [`Activation::f`] forms it and
+    /// θ′ = e/(1 + e)², which keeps full relative accuracy in both tails (σ(1 − σ) loses it for
+    /// large positive u). Other activations use [`Activation::f`] and [`Activation::df`].
+    #[inline(always)]
+    pub fn f_df<T: Real>(self, u: T) -> (T, T) {
+        match self {
+            Activation::Sigmoid => {
+                let e = (-u.abs()).exp();
+                let d = T::one() + e;
+                let y = if u >= T::zero() { T::one() / d } else { e / d };
+                (y, e / (d * d))
+            }
+            Activation::Tanh => {
+                let e = (T::c(-2.0) * u.abs()).exp();
+                let d = T::one() + e;
+                (u.tanh(), T::c(4.0) * e / (d * d))
+            }
+            _ => (self.f(u), self.df(u)),
         }
     }
 
@@ -239,6 +259,27 @@ mod tests {
                 );
                 assert!((a.df(u).ln() - a.ln_df(u)).abs() <= 1e-12 * (1.0 + a.ln_df(u).abs()));
                 assert!((a.df_from_output(a.f(u)) - a.df(u)).abs() <= 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn sigmoid_slope_keeps_relative_accuracy_in_the_tails() {
+        // σ′(u) = e^(−u)/(1 + e^(−u))² ≈ e^(−u) for large u.
+        for &u in &[30.0f64, 60.0, 300.0, -30.0, -300.0] {
+            let exact = (-u.abs()).exp() / (1.0 + (-u.abs()).exp()).powi(2);
+            let got = Activation::Sigmoid.df(u);
+            assert!(
+                (got - exact).abs() <= 1e-15 * exact,
+                "u = {u}: {got} vs {exact}"
+            );
+        }
+        for a in ALL_ACTIVATIONS {
+            for i in -50..=50 {
+                let u = i as f64 * 0.37;
+                let (y, d) = a.f_df(u);
+                assert_eq!(y, a.f(u));
+                assert!((d - a.df(u)).abs() <= 1e-15 * (1.0 + d.abs()));
             }
         }
     }

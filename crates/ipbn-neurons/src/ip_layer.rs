@@ -140,21 +140,10 @@ pub struct IpLayer<T: Real> {
     cache: Cache<T>,
 }
 
-/// θ(v) and θ′(v) together. For the sigmoid both come from one exponential, e = exp(−|v|):
-/// θ is formed exactly as [`Activation::f`] forms it and θ′ = e/(1 + e)², which stays accurate
-/// in both tails (unlike σ(1 − σ) for large positive v). Other activations use
-/// [`Activation::f`] and [`Activation::df`].
+/// θ(v) and θ′(v) together (see [`Activation::f_df`]).
 #[inline(always)]
 fn f_df<T: Real>(act: Activation, v: T) -> (T, T) {
-    match act {
-        Activation::Sigmoid => {
-            let e = (-v.abs()).exp();
-            let d = T::one() + e;
-            let y = if v >= T::zero() { T::one() / d } else { e / d };
-            (y, e / (d * d))
-        }
-        _ => (act.f(v), act.df(v)),
-    }
+    act.f_df(v)
 }
 
 impl<T: Real> IpLayer<T> {
