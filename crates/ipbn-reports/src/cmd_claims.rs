@@ -41,10 +41,14 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
         )));
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&reports).map_err(|e| CliError::Run(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&reports).map_err(|e| CliError::Run(e.to_string()))?;
         println!("{text}");
     } else {
-        println!("{:<22} {:>8} {:>12} {:>10}  verdict", "claim", "cases", "worst error", "tolerance");
+        println!(
+            "{:<22} {:>8} {:>12} {:>10}  verdict",
+            "claim", "cases", "worst error", "tolerance"
+        );
         for r in &reports {
             println!(
                 "{:<22} {:>8} {:>12.3e} {:>10.1e}  {}",
@@ -59,10 +63,17 @@ pub fn run(args: &ClaimsArgs) -> CliResult {
             }
         }
     }
-    let failed: Vec<&str> = reports.iter().filter(|r| !r.holds).map(|r| r.id.as_str()).collect();
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.holds)
+        .map(|r| r.id.as_str())
+        .collect();
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Run(format!("claims that fail: {}", failed.join(", "))))
+        Err(CliError::Run(format!(
+            "claims that fail: {}",
+            failed.join(", ")
+        )))
     }
 }

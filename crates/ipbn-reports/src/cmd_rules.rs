@@ -92,8 +92,13 @@ fn print_table(rows: &[RuleListing]) {
 pub fn run(args: &RulesArgs) -> CliResult {
     let rows: Vec<RuleListing> = match &args.show {
         Some(spec) => {
-            let parsed: RuleSpec = registry::parse_spec(spec).map_err(|e| CliError::Usage(e.to_string()))?;
-            vec![listing(parsed.rule.as_ref(), parsed.step, parsed.to_string())]
+            let parsed: RuleSpec =
+                registry::parse_spec(spec).map_err(|e| CliError::Usage(e.to_string()))?;
+            vec![listing(
+                parsed.rule.as_ref(),
+                parsed.step,
+                parsed.to_string(),
+            )]
         }
         None => registry::default_rules()
             .iter()

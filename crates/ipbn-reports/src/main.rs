@@ -14,6 +14,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // COMMANDS (each command lives in its own module `cmd_*.rs`)
+    Train(ipbn_reports::cmd_train::TrainArgs),
+    Sweep(ipbn_reports::cmd_sweep::SweepArgs),
+    /// List every registered IP rule with its activation, target, parameters and source.
+    Rules(ipbn_reports::cmd_rules::RulesArgs),
+    /// Run every claim of the claims suite with many random cases and print a table.
+    Claims(ipbn_reports::cmd_claims::ClaimsArgs),
 }
 
 fn main() {
@@ -36,6 +42,10 @@ fn main() {
     let result = match cli.command {
         None => Ok(()),
         // DISPATCH
+        Some(Command::Train(a)) => ipbn_reports::cmd_train::run(&a),
+        Some(Command::Sweep(a)) => ipbn_reports::cmd_sweep::run(&a),
+        Some(Command::Rules(a)) => ipbn_reports::cmd_rules::run(&a),
+        Some(Command::Claims(a)) => ipbn_reports::cmd_claims::run(&a),
     };
     if let Err(e) = result {
         report(&e);

@@ -1,0 +1,636 @@
+//! Sweeps: a grid of training runs around a base configuration, run in parallel (rayon, one
+//! run per task, each run single-threaded), resumable, shardable and merged into one summary.
+//!
+//! ## Layout of an output folder
+//!
+//! ```text
+//! OUT/sweep.json          the sweep configuration
+//! OUT/runs/<id>.json      one RunResult per finished run, written atomically
+//! OUT/summary.json        every run present, sorted by id, and how many are missing
+//! ```
+//!
+//! ## Identity and seeds
+//!
+//! The grid expands in a fixed order (conditions, activations, hidden, batches, lrs,
+//! ip_lrs, seeds; the last varies fastest). A run's `seed` is
+//! `derive_seed(sweep seed, replicate)`, where the replicate is the grid's `seeds` entry, so
+//! runs that differ only in condition or learning rate share their initial weights and batch
+//! order (paired comparisons). Its id is a readable prefix plus a hash of its full resolved
+//! configuration, so ids survive a grid that grows. Nothing depends on the thread that runs
+//! a run, so results are byte-identical whatever the thread count.
+//!
+//! ## Resuming, sharding, cancelling
+//!
+//! A run whose file exists, parses and holds the same configuration is not run again; a
+//! corrupt or partial file is redone. `Shard { index: i, count: n }` runs the runs whose
+//! position `p` in the expansion has `p % n == i − 1`. When the cancellation flag is set no
+//! new run starts; runs in progress finish and are written. Files are written atomically, so
+//! a process killed at any moment leaves only complete result files.
+
+use crate::condition::Condition;
+use crate::config::{from_value_naming_key, TrainConfig};
+use crate::data::Split;
+use crate::error::{ConfigError, Result, TrainError};
+use crate::io::write_json_atomic;
+use crate::result::RunResult;
+use crate::trainer;
+use ipbn_math::seed::derive_seed;
+use ipbn_math::Activation;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// The values a sweep varies. An empty list means "the base configuration's value".
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Grid {
+    /// Conditions (`plain`, `bn`, `ip:RULE`, `ip+affine:RULE`). Default: `[]`.
+    pub conditions: Vec<Condition>,
+    /// Hidden activations. Default: `[]`.
+    pub activations: Vec<Activation>,
+    /// Hidden-layer lists (depth and widths), e.g. `[[100], [100, 100, 100]]`. Default: `[]`.
+    pub hidden: Vec<Vec<usize>>,
+    /// Mini-batch sizes. Default: `[]`.
+    pub batches: Vec<usize>,
+    /// Synaptic learning rates. Default: `[]`.
+    pub lrs: Vec<f64>,
+    /// Intrinsic learning rates (only varied for IP conditions; other conditions run once
+    /// with the base value). Default: `[]`.
+    pub ip_lrs: Vec<f64>,
+    /// Replicates: each value `r` gives the run seed `derive_seed(sweep seed, r)`.
+    /// Default: `[]`, meaning the single replicate 0.
+    pub seeds: Vec<u64>,
+    /// If set, each run's step count is `ceil(examples / batch)`, so runs with different
+    /// batch sizes see the same number of examples. Default: unset (the base `steps`).
+    pub examples: Option<usize>,
+}
+
+/// A sweep: a base configuration and a grid around it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweepConfig {
+    /// A name for the summary. Default: `sweep`.
+    pub name: String,
+    /// The sweep seed, from which every run's seed is derived. Default: 0.
+    pub seed: u64,
+    /// Settings shared by every run (a [`TrainConfig`]; its `seed` is replaced per run).
+    /// Default: the `TrainConfig` defaults.
+    pub base: TrainConfig,
+    /// The values varied.
+    pub grid: Grid,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig {
+            name: "sweep".into(),
+            seed: 0,
+            base: TrainConfig::default(),
+            grid: Grid::default(),
+        }
+    }
+}
+
+/// One run of an expanded sweep.
+#[derive(Clone, Debug)]
+pub struct SweepRun {
+    /// Position in the expansion (0-based), which decides its shard.
+    pub index: usize,
+    /// Stable id, also its file name (`runs/<id>.json`).
+    pub id: String,
+    /// The replicate (the grid's `seeds` entry) it belongs to.
+    pub replicate: u64,
+    /// Its full configuration.
+    pub config: TrainConfig,
+    /// Why the combination cannot run (e.g. `bn` with batch 1), if it cannot.
+    pub invalid: Option<String>,
+}
+
+/// A fixed part of a sweep: `index` of `count` (1-based, `I/N` on the command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, 1..=count.
+    pub index: usize,
+    /// How many shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Whether the run at expansion position `position` belongs to this shard.
+    pub fn contains(&self, position: usize) -> bool {
+        position % self.count == self.index - 1
+    }
+}
+
+impl FromStr for Shard {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        let bad = || {
+            ConfigError::new(
+                "shard",
+                format!("`{s}` is not I/N with 1 ≤ I ≤ N (e.g. 1/4 for the first of four shards)"),
+            )
+        };
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// FNV-1a, 64 bits: a stable hash for run ids (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The id of a run: `<condition>-lr<lr>-b<batch>-r<replicate>-<hash>`, the hash (12 hex
+/// digits) taken over the canonical JSON of the full configuration.
+pub fn run_id(config: &TrainConfig, replicate: u64) -> String {
+    let canonical = serde_json::to_string(config).expect("a TrainConfig always serialises");
+    let h = fnv1a(canonical.as_bytes()) >> 16;
+    format!(
+        "{}-lr{}-b{}-r{}-{:012x}",
+        config.condition.slug(),
+        config.lr,
+        config.batch,
+        replicate,
+        h
+    )
+}
+
+fn or_base<T: Clone>(values: &[T], base: T) -> Vec<T> {
+    if values.is_empty() {
+        vec![base]
+    } else {
+        values.to_vec()
+    }
+}
+
+impl SweepConfig {
+    /// Parses and checks a JSON sweep configuration.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ConfigError::new("<file>", format!("not valid JSON: {e}")))?;
+        // Name a bad key inside `base` precisely.
+        if let Some(base) = value.get("base") {
+            from_value_naming_key::<TrainConfig>(base.clone(), "base.")?;
+        }
+        if let Some(grid) = value.get("grid") {
+            from_value_naming_key::<Grid>(grid.clone(), "grid.")?;
+        }
+        let sweep: SweepConfig = from_value_naming_key(value, "")?;
+        sweep.validate()?;
+        Ok(sweep)
+    }
+
+    /// Reads, parses and checks a JSON sweep file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        Ok(Self::from_json(&text)
+            .map_err(|e| ConfigError::new(e.key, format!("{}: {}", path.display(), e.message)))?)
+    }
+
+    /// Checks the base configuration and every grid value on its own (combinations that
+    /// cannot run, such as `bn` with batch 1, are marked invalid by [`SweepConfig::expand`]
+    /// instead of failing the sweep).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let prefixed =
+            |p: &str, e: ConfigError| ConfigError::new(format!("{p}{}", e.key), e.message);
+        // The base alone, with a condition-neutral batch check left to the combinations.
+        let mut base = self.base.clone();
+        base.condition = Condition::Plain;
+        base.validate().map_err(|e| prefixed("base.", e))?;
+        let g = &self.grid;
+        let check = |key: &str, f: &dyn Fn(&mut TrainConfig)| -> Result<(), ConfigError> {
+            let mut c = base.clone();
+            f(&mut c);
+            c.validate()
+                .map_err(|e| ConfigError::new(format!("grid.{key}"), e.message))
+        };
+        for &lr in &g.lrs {
+            check("lrs", &|c| c.lr = lr)?;
+        }
+        for &ip_lr in &g.ip_lrs {
+            check("ip_lrs", &|c| c.ip_lr = ip_lr)?;
+        }
+        for &b in &g.batches {
+            if b == 0 {
+                return Err(ConfigError::new(
+                    "grid.batches",
+                    "every batch size must be ≥ 1, got 0",
+                ));
+            }
+            check("batches", &|c| c.batch = b)?;
+        }
+        for h in &g.hidden {
+            check("hidden", &|c| {
+                c.hidden = h.clone();
+                c.probe_units.retain(|&u| h.last().is_some_and(|&w| u < w));
+            })?;
+        }
+        for &a in &g.activations {
+            if !matches!(a, Activation::Sigmoid | Activation::Tanh | Activation::Relu) {
+                return Err(ConfigError::new(
+                    "grid.activations",
+                    format!("`{a}` is not supported for hidden layers; use sigmoid, tanh or relu"),
+                ));
+            }
+        }
+        if g.examples == Some(0) {
+            return Err(ConfigError::new("grid.examples", "must be ≥ 1 when given"));
+        }
+        let mut seen = HashSet::new();
+        if let Some(r) = g.seeds.iter().find(|r| !seen.insert(**r)) {
+            return Err(ConfigError::new(
+                "grid.seeds",
+                format!("replicate {r} is listed twice"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Expands the grid into its runs, in the fixed order of the module documentation,
+    /// dropping duplicates (e.g. non-IP conditions across `ip_lrs`).
+    pub fn expand(&self) -> Vec<SweepRun> {
+        let b = &self.base;
+        let g = &self.grid;
+        let conditions = or_base(&g.conditions, b.condition.clone());
+        let activations = or_base(&g.activations, b.activation);
+        let hiddens = or_base(&g.hidden, b.hidden.clone());
+        let batches = or_base(&g.batches, b.batch);
+        let lrs = or_base(&g.lrs, b.lr);
+        let ip_lrs = or_base(&g.ip_lrs, b.ip_lr);
+        let seeds = or_base(&g.seeds, 0);
+        let mut runs = Vec::new();
+        let mut ids = HashSet::new();
+        for cond in &conditions {
+            for &act in &activations {
+                for hidden in &hiddens {
+                    for &batch in &batches {
+                        for &lr in &lrs {
+                            for &ip_lr in &ip_lrs {
+                                for &rep in &seeds {
+                                    let mut c = b.clone();
+                                    c.condition = cond.clone();
+                                    c.activation = act;
+                                    c.hidden = hidden.clone();
+                                    c.probe_units
+                                        .retain(|&u| hidden.last().is_some_and(|&w| u < w));
+                                    c.batch = batch;
+                                    c.lr = lr;
+                                    c.ip_lr = if cond.rule_spec().is_some() {
+                                        ip_lr
+                                    } else {
+                                        b.ip_lr
+                                    };
+                                    c.seed = derive_seed(self.seed, rep);
+                                    if let Some(ex) = g.examples {
+                                        c.steps = ex.div_ceil(batch).max(1);
+                                    }
+                                    let id = run_id(&c, rep);
+                                    if !ids.insert(id.clone()) {
+                                        continue;
+                                    }
+                                    let invalid = c.validate().err().map(|e| e.to_string());
+                                    runs.push(SweepRun {
+                                        index: runs.len(),
+                                        id,
+                                        replicate: rep,
+                                        config: c,
+                                        invalid,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        runs
+    }
+}
+
+/// One run's line in the summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Run id.
+    pub id: String,
+    /// Position in the expansion.
+    pub index: usize,
+    /// Replicate.
+    pub replicate: u64,
+    /// Condition.
+    pub condition: String,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Hidden widths.
+    pub hidden: Vec<usize>,
+    /// Mini-batch size.
+    pub batch: usize,
+    /// Synaptic learning rate.
+    pub lr: f64,
+    /// Intrinsic learning rate.
+    pub ip_lr: f64,
+    /// Run seed.
+    pub seed: u64,
+    /// Steps configured.
+    pub steps: usize,
+    /// Final test accuracy (`null` if diverged).
+    pub final_test_accuracy: Option<f64>,
+    /// Final training loss (`null` if diverged).
+    pub final_train_loss: Option<f64>,
+    /// Whether the run diverged.
+    pub diverged: bool,
+    /// Step at which it diverged.
+    pub diverged_at_step: Option<usize>,
+    /// Steps completed.
+    pub steps_completed: usize,
+}
+
+/// A combination of the grid that cannot run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvalidRun {
+    /// Run id.
+    pub id: String,
+    /// Condition.
+    pub condition: String,
+    /// Mini-batch size.
+    pub batch: usize,
+    /// Why it cannot run.
+    pub reason: String,
+}
+
+/// `summary.json`: every run present in the output folder, sorted by id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    /// Sweep name.
+    pub name: String,
+    /// Sweep seed.
+    pub seed: u64,
+    /// Runs in the sweep (valid combinations).
+    pub total: usize,
+    /// Runs with a result on disk.
+    pub present: usize,
+    /// Runs without one.
+    pub missing: usize,
+    /// Ids of the missing runs, sorted.
+    pub missing_ids: Vec<String>,
+    /// Combinations that cannot run, sorted by id.
+    pub invalid: Vec<InvalidRun>,
+    /// The runs present, sorted by id.
+    pub runs: Vec<RunSummary>,
+}
+
+/// Path of a run's result file.
+pub fn run_path(out: &Path, id: &str) -> PathBuf {
+    out.join("runs").join(format!("{id}.json"))
+}
+
+/// Reads a run's result if its file exists, parses, and holds exactly `run`'s configuration.
+pub fn load_run(out: &Path, run: &SweepRun) -> Option<RunResult> {
+    let text = std::fs::read_to_string(run_path(out, &run.id)).ok()?;
+    let result: RunResult = serde_json::from_str(&text).ok()?;
+    let stored = serde_json::to_value(&result.config).ok()?;
+    let wanted = serde_json::to_value(&run.config).ok()?;
+    (stored == wanted).then_some(result)
+}
+
+/// Every run of the sweep with its result if present (in expansion order).
+pub fn collect_results(sweep: &SweepConfig, out: &Path) -> Vec<(SweepRun, Option<RunResult>)> {
+    sweep
+        .expand()
+        .into_iter()
+        .map(|r| {
+            let res = if r.invalid.is_none() {
+                load_run(out, &r)
+            } else {
+                None
+            };
+            (r, res)
+        })
+        .collect()
+}
+
+/// Builds the summary of the results found in `out/runs` (from any number of shards that
+/// wrote there). Writes nothing; see [`merge`].
+pub fn summarise(sweep: &SweepConfig, out: &Path) -> SweepSummary {
+    let mut runs = Vec::new();
+    let mut missing_ids = Vec::new();
+    let mut invalid = Vec::new();
+    let mut total = 0;
+    for (run, res) in collect_results(sweep, out) {
+        if let Some(reason) = &run.invalid {
+            invalid.push(InvalidRun {
+                id: run.id.clone(),
+                condition: run.config.condition.to_string(),
+                batch: run.config.batch,
+                reason: reason.clone(),
+            });
+            continue;
+        }
+        total += 1;
+        match res {
+            None => missing_ids.push(run.id.clone()),
+            Some(r) => runs.push(RunSummary {
+                id: run.id.clone(),
+                index: run.index,
+                replicate: run.replicate,
+                condition: run.config.condition.to_string(),
+                activation: run.config.activation,
+                hidden: run.config.hidden.clone(),
+                batch: run.config.batch,
+                lr: run.config.lr,
+                ip_lr: run.config.ip_lr,
+                seed: run.config.seed,
+                steps: run.config.steps,
+                final_test_accuracy: r.final_test_accuracy,
+                final_train_loss: r.final_train_loss,
+                diverged: r.diverged,
+                diverged_at_step: r.diverged_at_step,
+                steps_completed: r.steps_completed,
+            }),
+        }
+    }
+    runs.sort_by(|a, b| a.id.cmp(&b.id));
+    missing_ids.sort();
+    invalid.sort_by(|a, b| a.id.cmp(&b.id));
+    SweepSummary {
+        name: sweep.name.clone(),
+        seed: sweep.seed,
+        total,
+        present: runs.len(),
+        missing: missing_ids.len(),
+        missing_ids,
+        invalid,
+        runs,
+    }
+}
+
+/// Builds the summary from `out/runs` and writes it to `out/summary.json` (atomically).
+pub fn merge(sweep: &SweepConfig, out: &Path) -> Result<SweepSummary> {
+    let summary = summarise(sweep, out);
+    write_json_atomic(&out.join("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+/// Options of [`run_sweep`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SweepOptions<'a> {
+    /// Run only this shard.
+    pub shard: Option<Shard>,
+    /// When set (e.g. by a Ctrl-C handler), no new run starts; runs in progress finish and
+    /// are written.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// What a sweep reports to its progress callback.
+#[derive(Debug)]
+pub enum SweepEvent<'a> {
+    /// Before any run starts.
+    Planned {
+        /// Runs in this shard.
+        in_shard: usize,
+        /// Of those, already on disk (not run again).
+        already_done: usize,
+        /// Of those, to run now.
+        to_run: usize,
+    },
+    /// A run finished and its file is written.
+    Finished {
+        /// The run.
+        run: &'a SweepRun,
+        /// Its result.
+        result: &'a RunResult,
+    },
+    /// A run failed (its error is also in [`SweepOutcome::failed`]).
+    Failed {
+        /// The run.
+        run: &'a SweepRun,
+        /// The error.
+        error: String,
+    },
+}
+
+/// What [`run_sweep`] did.
+#[derive(Clone, Debug)]
+pub struct SweepOutcome {
+    /// The summary written to `summary.json`.
+    pub summary: SweepSummary,
+    /// Runs trained and written now.
+    pub ran: usize,
+    /// Runs of the shard found on disk and skipped.
+    pub already_done: usize,
+    /// Runs that failed, `(id, error)`, sorted by id.
+    pub failed: Vec<(String, String)>,
+    /// Whether the sweep was cancelled before every run of the shard was done.
+    pub cancelled: bool,
+}
+
+/// Loads the base configuration's data and runs the sweep; see [`run_sweep_with_data`].
+pub fn run_sweep(
+    sweep: &SweepConfig,
+    out: &Path,
+    options: SweepOptions<'_>,
+    progress: &(dyn Fn(&SweepEvent<'_>) + Sync),
+) -> Result<SweepOutcome> {
+    let data = sweep.base.data.load()?;
+    run_sweep_with_data(sweep, &data, out, options, progress)
+}
+
+/// Runs every run of the sweep (or of its shard) that is not yet on disk, in parallel on the
+/// current rayon pool, writing `out/runs/<id>.json` as each finishes, then writes
+/// `out/sweep.json` and `out/summary.json`. A failing run does not stop the others.
+pub fn run_sweep_with_data(
+    sweep: &SweepConfig,
+    data: &Split,
+    out: &Path,
+    options: SweepOptions<'_>,
+    progress: &(dyn Fn(&SweepEvent<'_>) + Sync),
+) -> Result<SweepOutcome> {
+    sweep.validate()?;
+    let runs = sweep.expand();
+    for r in runs.iter().filter(|r| r.invalid.is_none()) {
+        r.config.validate_for(data)?;
+    }
+    std::fs::create_dir_all(out.join("runs")).map_err(|e| TrainError::io(out.join("runs"), e))?;
+    write_json_atomic(&out.join("sweep.json"), sweep)?;
+    let in_shard: Vec<&SweepRun> = runs
+        .iter()
+        .filter(|r| r.invalid.is_none())
+        .filter(|r| options.shard.iter().all(|s| s.contains(r.index)))
+        .collect();
+    let pending: Vec<&SweepRun> = in_shard
+        .iter()
+        .copied()
+        .filter(|r| load_run(out, r).is_none())
+        .collect();
+    let already_done = in_shard.len() - pending.len();
+    progress(&SweepEvent::Planned {
+        in_shard: in_shard.len(),
+        already_done,
+        to_run: pending.len(),
+    });
+    let never = AtomicBool::new(false);
+    let cancel = options.cancel.unwrap_or(&never);
+    let failed = Mutex::new(Vec::new());
+    let ran = std::sync::atomic::AtomicUsize::new(0);
+    pending.par_iter().with_max_len(1).for_each(|run| {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let outcome = trainer::run(&run.config, data, &mut |_| {})
+            .and_then(|result| write_json_atomic(&run_path(out, &run.id), &result).map(|_| result));
+        match outcome {
+            Ok(result) => {
+                ran.fetch_add(1, Ordering::Relaxed);
+                progress(&SweepEvent::Finished {
+                    run,
+                    result: &result,
+                });
+            }
+            Err(TrainError::Cancelled) => {}
+            Err(e) => {
+                let error = e.to_string();
+                progress(&SweepEvent::Failed {
+                    run,
+                    error: error.clone(),
+                });
+                failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((run.id.clone(), error));
+            }
+        }
+    });
+    let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+    failed.sort();
+    let ran = ran.into_inner();
+    let summary = merge(sweep, out)?;
+    let cancelled = ran + failed.len() < pending.len();
+    Ok(SweepOutcome {
+        summary,
+        ran,
+        already_done,
+        failed,
+        cancelled,
+    })
+}
