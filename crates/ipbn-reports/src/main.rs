@@ -14,6 +14,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // COMMANDS (each command lives in its own module `cmd_*.rs`)
+    /// Run figures (default: all, full size, into `reports/`) and regenerate the index.
+    Reproduce(ipbn_reports::cmd_reproduce::ReproduceArgs),
     Train(ipbn_reports::cmd_train::TrainArgs),
     Sweep(ipbn_reports::cmd_sweep::SweepArgs),
     /// List every registered IP rule with its activation, target, parameters and source.
@@ -40,8 +42,9 @@ fn main() {
         }
     };
     let result = match cli.command {
-        None => Ok(()),
+        None => ipbn_reports::cmd_reproduce::run(&Default::default()),
         // DISPATCH
+        Some(Command::Reproduce(a)) => ipbn_reports::cmd_reproduce::run(&a),
         Some(Command::Train(a)) => ipbn_reports::cmd_train::run(&a),
         Some(Command::Sweep(a)) => ipbn_reports::cmd_sweep::run(&a),
         Some(Command::Rules(a)) => ipbn_reports::cmd_rules::run(&a),

@@ -1,0 +1,231 @@
+//! The single-unit figures (single-neuron, information, equivalence) in quick mode: every
+//! file they write parses and every number drawn is finite.
+
+use ipbn_reports::figure::{DataSource, Figure, FigureContext};
+use ipbn_reports::figures;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+fn context(dir: &Path, quick: bool) -> (FigureContext, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let ctx = FigureContext {
+        quick,
+        seeds: None,
+        data: DataSource::Shipped,
+        out_dir: dir.to_path_buf(),
+        progress: Arc::new(move |done, total| {
+            assert!(done <= total, "progress {done}/{total}");
+            c.fetch_add(1, Ordering::SeqCst);
+        }),
+    };
+    (ctx, calls)
+}
+
+/// Walks a JSON value: no `null` (a NaN turned into null by serde_json) and no non-finite
+/// number anywhere; returns how many numbers it saw.
+fn check_json(v: &Value, path: &str) -> usize {
+    match v {
+        Value::Null => panic!("null at {path} (a non-finite number?)"),
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap();
+            assert!(f.is_finite(), "non-finite number at {path}");
+            1
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| check_json(x, &format!("{path}[{i}]")))
+            .sum(),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, x)| check_json(x, &format!("{path}.{k}")))
+            .sum(),
+        Value::String(s) => {
+            // Non-finite values are written as strings ("NaN", "inf") only where a run
+            // diverged; the quick runs here must not diverge.
+            assert!(
+                !["NaN", "inf", "-inf"].contains(&s.as_str()),
+                "non-finite value at {path}"
+            );
+            0
+        }
+        Value::Bool(_) => 0,
+    }
+}
+
+fn run_and_check(fig: &dyn Figure) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, calls) = context(dir.path(), true);
+    let out = fig
+        .run(&ctx)
+        .unwrap_or_else(|e| panic!("{} failed: {e}", fig.id()));
+    assert_eq!(out.id, fig.id());
+    assert!(
+        calls.load(Ordering::SeqCst) > 0,
+        "{} reported no progress",
+        fig.id()
+    );
+    let id = fig.id();
+    for ext in ["svg", "png", "json"] {
+        let p = dir.path().join(format!("{id}.{ext}"));
+        assert!(p.exists(), "{} missing", p.display());
+        assert!(
+            out.files.contains(&p),
+            "{} not listed in the output",
+            p.display()
+        );
+    }
+    let png = std::fs::read(dir.path().join(format!("{id}.png"))).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 10_000, "{id}.png is only {} bytes", png.len());
+    let svg = std::fs::read_to_string(dir.path().join(format!("{id}.svg"))).unwrap();
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+    for bad in ["NaN", "\"inf", "\"-inf"] {
+        assert!(!svg.contains(bad), "{id}.svg contains {bad}");
+    }
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let n = check_json(&json, id);
+    assert!(n > 100, "{id}.json holds only {n} numbers");
+    assert_eq!(json["id"], id);
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["finding"], out.finding.as_str());
+    assert!(json["config"].is_object() && !json["seeds"].is_null());
+    // The finding carries numbers from the run.
+    assert!(
+        out.finding.chars().any(|c| c.is_ascii_digit()),
+        "{}",
+        out.finding
+    );
+    // No temporary file left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    json
+}
+
+#[test]
+fn single_neuron_quick() {
+    let json = run_and_check(&figures::SingleNeuron::default());
+    let runs = json["runs"].as_array().unwrap();
+    // Every registered KL rule on every input.
+    let kl_rules = ipbn_neurons::registry::default_rules()
+        .into_iter()
+        .filter(|r| r.kind() == ipbn_neurons::RuleKind::Kl)
+        .count();
+    assert_eq!(runs.len(), kl_rules * 3);
+    // Quadrature fixed points exist and the published triesch ones are matched.
+    for r in runs {
+        assert!(
+            r["fixed_point_quadrature"].is_array(),
+            "{}: no fixed point",
+            r["rule"]
+        );
+        if let (Some(f), Some(p)) = (
+            r["fixed_point_quadrature"].as_array(),
+            r["fixed_point_published"].as_array(),
+        ) {
+            for i in 0..2 {
+                let (f, p) = (f[i].as_f64().unwrap(), p[i].as_f64().unwrap());
+                assert!(
+                    (f - p).abs() < 2e-3 * p.abs().max(1.0),
+                    "{}: {f} vs {p}",
+                    r["rule"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn information_quick() {
+    let json = run_and_check(&figures::Information::default());
+    let conds = json["conditions"].as_array().unwrap();
+    // Entropy of outputs on [0, 1] is at most 0 (up to histogram bias); BN standardisation
+    // beats no adaptation.
+    let final_h = |label: &str| {
+        conds.iter().find(|c| c["label"] == label).unwrap()["final_entropy"]
+            .as_f64()
+            .unwrap()
+    };
+    for c in conds {
+        assert!(
+            c["final_entropy"].as_f64().unwrap() <= 1e-9,
+            "{}",
+            c["label"]
+        );
+    }
+    assert!(final_h("bn (sigmoid)") > final_h("none (sigmoid)"));
+    assert!(final_h("ip:infomax-logistic") > final_h("none (sigmoid)"));
+}
+
+#[test]
+fn equivalence_quick() {
+    let json = run_and_check(&figures::Equivalence::default());
+    assert!(json["bn_vs_ip"]["worst_error_scaled"].as_f64().unwrap() < 1e-12);
+    let claims = json["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), ipbn_neurons::claims::all().len());
+}
+
+#[test]
+fn figure_list_is_in_spec_order_and_ids_are_unique() {
+    let ids: Vec<&str> = figures::all().iter().map(|f| f.id()).collect();
+    let spec = [
+        "bn-mnist",
+        "vanishing-gradient",
+        "lr-stability",
+        "single-neuron",
+        "information",
+        "equivalence",
+        "batch-size",
+        "homogenisation",
+    ];
+    let mut last = 0;
+    for id in &ids {
+        let pos = spec
+            .iter()
+            .position(|s| s == id)
+            .unwrap_or_else(|| panic!("unknown figure {id}"));
+        assert!(pos >= last, "{id} is out of order in {ids:?}");
+        last = pos;
+    }
+    for id in ["single-neuron", "information", "equivalence"] {
+        assert_eq!(ids.iter().filter(|i| **i == id).count(), 1);
+    }
+}
+
+/// Renders the full variants into `IPBN_FIGURE_DIR` for inspection (run with `--ignored`).
+#[test]
+#[ignore = "full-size figures; run with IPBN_FIGURE_DIR=... cargo test --release -- --ignored"]
+fn render_full_figures() {
+    let dir = std::env::var_os("IPBN_FIGURE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    let only = std::env::var("IPBN_FIGURE_ONLY").ok();
+    let (ctx, _) = context(&dir, false);
+    for f in figures::all() {
+        if only.as_deref().is_some_and(|o| o != f.id()) {
+            continue;
+        }
+        let t = std::time::Instant::now();
+        let out = f.run(&ctx).unwrap();
+        println!(
+            "{} ({:.1} s): {}",
+            out.id,
+            t.elapsed().as_secs_f64(),
+            out.finding
+        );
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{}.json", out.id))).unwrap(),
+        )
+        .unwrap();
+        check_json(&json, &out.id);
+    }
+}
