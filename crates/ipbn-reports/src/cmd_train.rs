@@ -129,6 +129,12 @@ pub fn run(args: &TrainArgs) -> CliResult {
     });
     let data = cfg.data.load().map_err(train_error)?;
     cfg.validate_for(&data).map_err(usage)?;
+    eprintln!(
+        "data: {} training and {} test samples from {}",
+        data.train.len(),
+        data.test.len(),
+        data.files.join(", ")
+    );
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(cfg.steps as u64);
         b.set_style(
