@@ -102,6 +102,8 @@ pub fn run(args: &SweepArgs) -> CliResult {
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("sweep-{}", sweep.name)));
     if args.merge_only {
+        // Every shard has ended: temporary files of a killed write are stale.
+        sweep::remove_stale_temporaries(&out).map_err(|e| CliError::Run(e.to_string()))?;
         let s = sweep::merge(&sweep, &out).map_err(|e| CliError::Run(e.to_string()))?;
         println!(
             "sweep {}: {} of {} runs present ({} missing) -> {}",

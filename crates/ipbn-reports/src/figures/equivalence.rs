@@ -187,6 +187,7 @@ fn bn_vs_ip(cfg: &EquivalenceConfig) -> Result<BnVsIp, CliError> {
 
 /// Panel (b)'s numbers.
 struct MomentRun {
+    /// Recorded steps (log-spaced, from 0) and α, k there.
     steps: Vec<f64>,
     alpha: Vec<f64>,
     k: Vec<f64>,
@@ -272,12 +273,14 @@ fn moment_run(cfg: &EquivalenceConfig) -> Result<MomentRun, CliError> {
     let (ta, tk) = bn_to_ip(m, s * s, eps);
     let tail = traj.alpha.len() * 4 / 5;
     let avg = |v: &[f64]| v[tail..].iter().sum::<f64>() / (v.len() - tail).max(1) as f64;
+    // Every step was recorded for the tail mean; keep 400 log-spaced ones for the drawing.
+    let keep = super::single_neuron::log_records(cfg.steps, 400);
     Ok(MomentRun {
-        steps: traj.steps.iter().map(|&s| s as f64).collect(),
+        steps: keep.iter().map(|&s| s as f64).collect(),
         batch_steps: bsteps,
         tail_mean: (avg(&traj.alpha), avg(&traj.k)),
-        alpha: traj.alpha,
-        k: traj.k,
+        alpha: keep.iter().map(|&s| traj.alpha[s]).collect(),
+        k: keep.iter().map(|&s| traj.k[s]).collect(),
         batch_alpha,
         batch_k,
         target: (ta, tk),
@@ -502,21 +505,16 @@ fn draw(
             )
             .scatter(
                 Scatter::new(
-                    "BN per batch: α_B",
-                    b.batch_steps.clone(),
-                    b.batch_alpha.clone(),
+                    "BN per batch: α_B (upper), k_B (lower)",
+                    b.batch_steps
+                        .iter()
+                        .chain(&b.batch_steps)
+                        .copied()
+                        .collect(),
+                    b.batch_alpha.iter().chain(&b.batch_k).copied().collect(),
                 )
                 .color(palette::BN)
-                .shape(MarkerShape::Circle, 2),
-            )
-            .scatter(
-                Scatter::new(
-                    "BN per batch: k_B",
-                    b.batch_steps.clone(),
-                    b.batch_k.clone(),
-                )
-                .color(palette::BN)
-                .shape(MarkerShape::Square, 2),
+                .shape(MarkerShape::Circle, 3),
             )
             .series(
                 Series::new(

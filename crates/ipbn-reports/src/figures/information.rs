@@ -617,7 +617,7 @@ fn draw(
     cfg: &InformationConfig,
     d: &Drawn<'_>,
 ) -> Result<Vec<std::path::PathBuf>, PlotError> {
-    plot::save_figure(&ctx.out_dir, id, 1800, 1700, |area: &Area<'_>| {
+    plot::save_figure(&ctx.out_dir, id, 1800, 1600, |area: &Area<'_>| {
         let area = plot::titled(
             area,
             &format!(
@@ -626,7 +626,7 @@ fn draw(
                 d.seeds
             ),
         )?;
-        let rows = plot::split_rows(&area, &[0.40, 0.29, 0.31])?;
+        let rows = plot::split_rows(&area, &[0.42, 0.31, 0.27])?;
         let x_desc = "adaptation step (SGD steps of the rule)";
         let entropy_chart = XyChart::new(x_desc, "differential entropy of y on [0, 1] (nats)")
             .log_x()
@@ -664,7 +664,7 @@ fn draw(
         plot::draw_legend(&top[2].margin(50, 0, 4, 0), &entries, 1, plot::LEGEND_SIZE)?;
 
         // Final output densities (first seed), one panel per activation.
-        let mid = plot::split_cols(&rows[1], &[rest / 2.0, rest / 2.0, lw])?;
+        let mid = plot::split_cols(&rows[1], &[0.5, 0.5])?;
         for (p, act) in [Activation::Sigmoid, Activation::Tanh]
             .into_iter()
             .enumerate()

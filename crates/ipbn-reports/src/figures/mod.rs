@@ -4,25 +4,39 @@
 //! [`crate::figure::Figure`]; it runs its experiment, draws through [`crate::plot`] and
 //! writes `ID.svg`, `ID.png` and `ID.json`.
 
+pub mod batch_size;
+pub mod bn_mnist;
+mod common;
 pub mod equivalence;
+pub mod homogenisation;
 pub mod information;
+pub mod lr_stability;
 pub mod single_neuron;
+pub mod vanishing_gradient;
 
 use crate::figure::Figure;
 
+pub use batch_size::BatchSize;
+pub use bn_mnist::BnMnist;
 pub use equivalence::Equivalence;
+pub use homogenisation::Homogenisation;
 pub use information::Information;
+pub use lr_stability::LrStability;
 pub use single_neuron::SingleNeuron;
+pub use vanishing_gradient::VanishingGradient;
 
 /// Every figure, in the order of figures.md: bn-mnist, vanishing-gradient, lr-stability,
 /// single-neuron, information, equivalence, batch-size, homogenisation.
 pub fn all() -> Vec<Box<dyn Figure>> {
     let figures: Vec<Box<dyn Figure>> = vec![
-        // NETWORK FIGURES (before): bn-mnist, vanishing-gradient, lr-stability go here.
+        Box::new(BnMnist::default()),
+        Box::new(VanishingGradient::default()),
+        Box::new(LrStability::default()),
         Box::new(SingleNeuron::default()),
         Box::new(Information::default()),
         Box::new(Equivalence::default()),
-        // NETWORK FIGURES (after): batch-size, homogenisation go here.
+        Box::new(BatchSize::default()),
+        Box::new(Homogenisation::default()),
     ];
     figures
 }

@@ -71,7 +71,7 @@ impl InputDist {
     pub fn label(&self) -> String {
         let f = crate::plot::xy::fmt_number;
         match *self {
-            InputDist::Gaussian { mean, sd } if sd == 1.0 => format!("N({}, 1)", f(mean)),
+            InputDist::Gaussian { mean, sd: 1.0 } => format!("N({}, 1)", f(mean)),
             InputDist::Gaussian { mean, sd } => format!("N({}, {}²)", f(mean), f(sd)),
             InputDist::Uniform { lo, hi } => format!("U[{}, {}]", f(lo), f(hi)),
             InputDist::Exponential { mean } => format!("Exp(mean {})", f(mean)),
@@ -370,9 +370,9 @@ pub fn published_fixed_point(rule: &dyn IpRule, input: &InputDist) -> Option<(f6
     };
     match (rule.id(), *input) {
         ("triesch", inp) if param("mu") == Some(0.1) => match inp {
-            InputDist::Gaussian { mean, sd } if mean == 0.0 && sd == 1.0 => Some((1.2383, -2.7024)),
-            InputDist::Uniform { lo, hi } if lo == 0.0 && hi == 1.0 => Some((4.2363, -4.8666)),
-            InputDist::Exponential { mean } if mean == 0.1 => Some((12.2595, -3.7365)),
+            InputDist::Gaussian { mean: 0.0, sd: 1.0 } => Some((1.2383, -2.7024)),
+            InputDist::Uniform { lo: 0.0, hi: 1.0 } => Some((4.2363, -4.8666)),
+            InputDist::Exponential { mean: 0.1 } => Some((12.2595, -3.7365)),
             _ => None,
         },
         ("infomax-tanh", InputDist::Gaussian { mean, sd }) => {

@@ -1,7 +1,7 @@
 //! Legends drawn into an area of their own (beside or below a chart, or a shared legend
 //! panel), so they never cover data.
 
-use super::{font, PlotError, LEGEND_SIZE};
+use super::{font, PlotError};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -220,6 +220,3 @@ fn draw_swatch<DB: DrawingBackend>(
     }
     Ok(())
 }
-
-/// The default legend font size, re-exported for callers sizing a shared legend panel.
-pub const DEFAULT_SIZE: f64 = LEGEND_SIZE;

@@ -899,8 +899,10 @@ impl XyChart {
             let p = (self.tx(r.x), self.ty(r.y));
             if p.0.is_finite() && p.1.is_finite() && rect.contains(p) {
                 let q = px(p.0, p.1);
-                // A white halo keeps the marker visible on top of a line of the same colour.
-                draw_marker(&pa, r.shape, q, 11, WHITE.into())?;
+                // A white halo and centre keep the marker visible on top of data of the same
+                // colour.
+                draw_marker(&pa, r.shape, q, 11, WHITE)?;
+                pa.draw(&Circle::new(q, 7, WHITE.filled()))?;
                 draw_marker(&pa, r.shape, q, 9, r.color)?;
             }
         }
@@ -1024,14 +1026,29 @@ impl XyChart {
             };
             return (lo - pad, hi + pad);
         }
-        let (plo, phi) = (lo - 0.04 * span, hi + 0.04 * span);
+        // Reference markers are large: leave them more room from the frame.
+        let pad = if self.refs.is_empty() { 0.04 } else { 0.07 };
+        let (plo, phi) = (lo - pad * span, hi + pad * span);
         if scale == Scale::Log && span >= 0.9 {
             // Extend an end to the next whole decade when that adds little empty space.
             let near = 0.3f64.max(0.05 * span);
             let dlo = plo.floor();
             let dhi = phi.ceil();
-            let a = if plo - dlo <= near { dlo } else { plo };
-            let b = if dhi - phi <= near { dhi } else { phi };
+            // Or pull it in to a whole decade that still leaves 1 % of the span free.
+            let a = if plo - dlo <= near {
+                dlo
+            } else if plo.ceil() <= lo - 0.01 * span {
+                plo.ceil()
+            } else {
+                plo
+            };
+            let b = if dhi - phi <= near {
+                dhi
+            } else if phi.floor() >= hi + 0.01 * span {
+                phi.floor()
+            } else {
+                phi
+            };
             return (a, b);
         }
         (plo, phi)
@@ -1118,7 +1135,7 @@ fn fmt_tick(v: f64, scale: Scale) -> String {
             } else {
                 let x = 10f64.powf(v);
                 let digits = (1 - x.log10().floor() as i32).max(0) as usize;
-                if x >= 1e5 || x < 1e-3 {
+                if !(1e-3..1e5).contains(&x) {
                     format!("{x:.1e}")
                 } else {
                     format!("{x:.digits$}")
@@ -1387,9 +1404,11 @@ mod tests {
     #[test]
     fn ranges_cover_data_and_snap_to_decades() {
         let c = XyChart::new("x", "y").log_x();
-        assert_eq!(c.range(&[-3.0, -0.1], None, Scale::Log), (-4.0, 0.0));
+        let (a, b) = c.range(&[-3.0, -0.1], None, Scale::Log);
+        assert!(a < -3.0 && a > -3.2 && b > -0.1 && b < 0.1, "{a} {b}");
+        assert_eq!(c.range(&[-2.9, -0.1], None, Scale::Log).0, -3.0);
         let (a, b) = c.range(&[0.0, 4.48], None, Scale::Log);
-        assert!(a > -0.5 && a < 0.0 && b == 5.0, "{a} {b}");
+        assert!(a > -0.5 && a < 0.0 && b > 4.48 && b <= 5.0, "{a} {b}");
         let (a, b) = c.range(&[1.0, 2.0], None, Scale::Linear);
         assert!(a < 1.0 && b > 2.0);
         assert_eq!(c.range(&[], None, Scale::Linear), (0.0, 1.0));

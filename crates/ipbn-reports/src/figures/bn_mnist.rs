@@ -1,0 +1,463 @@
+//! `bn-mnist`: does normalising each unit's input speed up learning, and does IP do what BN
+//! does? (Ioffe & Szegedy 2015, Fig. 1.)
+//!
+//! The network of the paper's MNIST experiment: 784-100-100-100-10 with sigmoid hidden units,
+//! mini-batches of 60, small Gaussian initial weights (`gauss:0.1`; the paper gives no
+//! value), plain SGD (learning rate 0.5; the paper gives none). Each condition is trained
+//! with the same seeds (same initial weights and batch order), and drawn as
+//!
+//! * (a) test accuracy against the training step, mean and min–max band over seeds;
+//! * (b)… one panel per condition: the 15th, 50th and 85th percentiles of the sigmoid input
+//!   of one fixed unit of the last hidden layer (unit 0, measured on the first 500 test
+//!   images in inference mode) over training, for the first seed (a unit index means a
+//!   different unit in another seed, so its percentiles are not averaged over seeds).
+//!
+//! The paper trained for 50,000 steps on the full 60,000-image training set; the full
+//! protocol here runs 6,000 steps on the shipped 8,000-image subset (or the `--data`
+//! folder), so that the whole figure suite stays within a few minutes on two cores.
+//!
+//! The same runs feed `homogenisation` (see [`super::homogenisation`]): in one process they
+//! are trained once.
+
+use super::common::{self, pct, sig3, Average, CondRuns, NetCond};
+use crate::error::CliError;
+use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::plot::{self, Area, LegendPos, PlotError, RefLine, Series, XyChart};
+use ipbn_math::Activation;
+use ipbn_train::{Init, TrainConfig};
+use serde_json::{json, Value};
+
+/// Settings of the `bn-mnist` figure (also used by `homogenisation`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct BnMnistConfig {
+    /// Conditions, as `plain`, `bn`, `ip:RULESPEC` or `ip+affine:RULESPEC`, in drawing order.
+    pub conditions: Vec<String>,
+    /// Every setting shared by the runs (condition and seed are set per run).
+    pub base: TrainConfig,
+    /// Default number of seeds (overridden by `--seeds`).
+    pub seeds: usize,
+    /// Base seed: replicate `r` trains with `derive_seed(seed, r)`.
+    pub seed: u64,
+    /// Accuracy threshold whose first crossing is reported in the finding.
+    pub threshold: f64,
+}
+
+impl BnMnistConfig {
+    /// The full protocol: 6,000 steps (the paper: 50,000), 3 seeds.
+    pub fn full() -> Self {
+        BnMnistConfig {
+            conditions: [
+                "plain",
+                "bn",
+                "ip:infomax-logistic",
+                "ip:triesch",
+                "ip:moment",
+                "ip+affine:infomax-logistic",
+            ]
+            .map(String::from)
+            .to_vec(),
+            base: TrainConfig {
+                hidden: vec![100, 100, 100],
+                activation: Activation::Sigmoid,
+                init: Init::Gauss { std: 0.1 },
+                batch: 60,
+                steps: 6_000,
+                lr: 0.5,
+                momentum: 0.0,
+                ip_lr: 0.001,
+                eval_every: 200,
+                probe_size: 500,
+                probe_units: vec![0],
+                percentiles: vec![15.0, 50.0, 85.0],
+                ..TrainConfig::default()
+            },
+            seeds: 3,
+            seed: 2015,
+            threshold: 0.9,
+        }
+    }
+
+    /// Small settings for tests and a first look.
+    pub fn quick() -> Self {
+        let full = Self::full();
+        BnMnistConfig {
+            base: TrainConfig {
+                steps: 300,
+                eval_every: 50,
+                probe_size: 200,
+                ..full.base.clone()
+            },
+            seeds: 2,
+            ..full
+        }
+    }
+
+    /// The conditions, parsed.
+    pub(crate) fn conds(&self) -> Result<Vec<NetCond>, CliError> {
+        self.conditions
+            .iter()
+            .map(|c| NetCond::parse(c, self.base.activation))
+            .collect()
+    }
+
+    pub(crate) fn validate(&self, id: &str) -> Result<(), CliError> {
+        self.base
+            .validate()
+            .map_err(|e| CliError::Usage(format!("{id}: {e}")))?;
+        if self.conditions.is_empty() {
+            return Err(CliError::Usage(format!("{id}: give at least one condition")));
+        }
+        if self.base.hidden.is_empty() || self.base.probe_units.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{id}: the network needs a hidden layer and a probe unit"
+            )));
+        }
+        if self.base.percentiles.len() != 3 {
+            return Err(CliError::Usage(format!(
+                "{id}: give exactly three percentiles (low, middle, high)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Trains every condition with every seed (memoised per process).
+    pub(crate) fn train(
+        &self,
+        ctx: &FigureContext,
+        split: &ipbn_train::data::Split,
+        id: &str,
+    ) -> Result<CondRuns, CliError> {
+        self.validate(id)?;
+        let n = common::seed_count(ctx, self.seeds, id)?;
+        let seeds = (0..n).map(|r| common::run_seed(self.seed, r)).collect();
+        CondRuns::run(ctx, split, self.conds()?, &self.base, seeds)
+    }
+}
+
+/// The `bn-mnist` figure.
+#[derive(Clone, Debug, Default)]
+pub struct BnMnist {
+    /// Settings; `None` picks [`BnMnistConfig::full`] or `quick` from the context.
+    pub config: Option<BnMnistConfig>,
+}
+
+/// The first step at which `s`'s mean reaches `t` (None if it never does).
+fn first_reach(s: &Series, t: f64) -> Option<f64> {
+    s.x.iter()
+        .zip(&s.mean)
+        .find(|(_, &m)| m >= t)
+        .map(|(&x, _)| x)
+}
+
+/// One panel of percentiles: the middle percentile as the line, the band between the low and
+/// high ones, for the first seed's run of a condition.
+fn percentile_series(nc: &NetCond, run: &ipbn_train::RunResult, unit: usize) -> Series {
+    let mut x = Vec::new();
+    let mut q = [Vec::new(), Vec::new(), Vec::new()];
+    for rec in &run.history {
+        let Some(u) = rec.unit_inputs.iter().find(|u| u.unit == unit) else {
+            continue;
+        };
+        let v: Vec<f64> = u.values.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+        if v.len() == 3 && v.iter().all(|v| v.is_finite()) {
+            x.push(rec.step as f64);
+            for i in 0..3 {
+                q[i].push(v[i]);
+            }
+        }
+    }
+    let [lo, mid, hi] = q;
+    let mut s = Series::new(nc.label.clone(), x, mid)
+        .band(lo, hi)
+        .color(nc.color());
+    s.dashed = nc.dashed();
+    s.diverged = common::divergence_steps(&[run])
+        .into_iter()
+        .map(|(x, count)| plot::Diverged { x, count })
+        .collect();
+    s
+}
+
+impl Figure for BnMnist {
+    fn id(&self) -> &'static str {
+        "bn-mnist"
+    }
+
+    fn question(&self) -> &'static str {
+        "Does normalising each unit's input speed up learning, and does IP do what BN does?"
+    }
+
+    fn source(&self) -> &'static str {
+        "Ioffe & Szegedy 2015, Fig. 1 (50,000 steps in the paper)"
+    }
+
+    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
+        let cfg = self.config.clone().unwrap_or_else(|| {
+            if ctx.quick {
+                BnMnistConfig::quick()
+            } else {
+                BnMnistConfig::full()
+            }
+        });
+        let split = common::load_split(ctx)?;
+        let runs = cfg.train(ctx, &split, self.id())?;
+        let unit = cfg.base.probe_units[0];
+        let layer = cfg.base.hidden.len();
+
+        let acc: Vec<Series> = (0..runs.conds.len())
+            .map(|c| {
+                common::record_series(
+                    &runs.conds[c],
+                    &runs.runs(c),
+                    &|r| r.test_accuracy,
+                    Average::Arithmetic,
+                )
+            })
+            .collect();
+        let pcts: Vec<Option<Series>> = (0..runs.conds.len())
+            .map(|c| {
+                runs.runs(c)
+                    .first()
+                    .map(|r| percentile_series(&runs.conds[c], r, unit))
+            })
+            .collect();
+
+        // Finding: final accuracy, first crossing of the threshold, BN against plain.
+        let finals: Vec<f64> = acc
+            .iter()
+            .map(|s| {
+                if s.x.last() == Some(&(cfg.base.steps as f64)) {
+                    s.mean.last().copied().unwrap_or(f64::NAN)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let reach: Vec<Option<f64>> = acc.iter().map(|s| first_reach(s, cfg.threshold)).collect();
+        let diverged: Vec<usize> = (0..runs.conds.len())
+            .map(|c| runs.runs(c).iter().filter(|r| r.diverged).count())
+            .collect();
+        let per_cond: Vec<String> = runs
+            .conds
+            .iter()
+            .enumerate()
+            .map(|(c, nc)| {
+                format!(
+                    "{} {}{}{}",
+                    nc.label,
+                    pct(finals[c]),
+                    match reach[c] {
+                        Some(s) => format!(" (≥ {} from step {s})", pct(cfg.threshold)),
+                        None => format!(" (never ≥ {})", pct(cfg.threshold)),
+                    },
+                    if diverged[c] > 0 {
+                        format!(", {} of {} runs diverged", diverged[c], runs.seeds.len())
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect();
+        let pos = |l: &str| runs.conds.iter().position(|c| c.label == l);
+        let bn_vs_plain = match (pos("bn"), pos("plain")) {
+            (Some(b), Some(p)) => {
+                let (sb, sp) = (&acc[b], &acc[p]);
+                let mut above = 0;
+                let mut shared = 0;
+                for (i, x) in sb.x.iter().enumerate() {
+                    if *x == 0.0 {
+                        continue;
+                    }
+                    if let Some(j) = sp.x.iter().position(|y| y == x) {
+                        shared += 1;
+                        if sb.mean[i] > sp.mean[j] {
+                            above += 1;
+                        }
+                    }
+                }
+                let drift = |c: usize| -> Option<(f64, f64)> {
+                    let s = pcts[c].as_ref()?;
+                    let (lo, hi) = (s.lo.as_ref()?, s.hi.as_ref()?);
+                    let i = s.x.iter().position(|&x| x > 0.0)?;
+                    let n = s.x.len() - 1;
+                    Some((
+                        (s.mean[n] - s.mean[i]).abs(),
+                        (hi[n] - lo[n]) - (hi[i] - lo[i]),
+                    ))
+                };
+                let drift_text = match (drift(p), drift(b)) {
+                    (Some(dp), Some(db)) => format!(
+                        " The median input of unit {unit} moves by {} under plain and {} under bn from the first record to the last (seed 1).",
+                        sig3(dp.0),
+                        sig3(db.0)
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    " BN's mean accuracy is above plain's at {above} of {shared} records{}.{drift_text}",
+                    if above * 2 > shared {
+                        ", as in the paper"
+                    } else {
+                        ", which disagrees with the paper's Fig. 1"
+                    }
+                )
+            }
+            _ => String::new(),
+        };
+        let finding = format!(
+            "Mean test accuracy after {} steps (the paper ran 50,000; shortened here to keep the figure suite within minutes, on {} training images, lr {} and IP η {} assumed): {}.{}",
+            cfg.base.steps,
+            split.train.len(),
+            cfg.base.lr,
+            cfg.base.ip_lr,
+            per_cond.join("; "),
+            bn_vs_plain
+        );
+
+        let files = draw(ctx, self.id(), &cfg, &runs, &acc, &pcts, unit, layer)?;
+
+        let mut j = common::header_json(
+            self.id(),
+            self.question(),
+            self.source(),
+            ctx,
+            &split,
+            &runs.seeds,
+        );
+        j.insert("finding".into(), json!(finding));
+        j.insert(
+            "config".into(),
+            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
+        );
+        j.insert(
+            "assumed".into(),
+            json!("learning rate, initial weight scale and IP rate are not given by the paper; values in config.base. Accuracy on the test split in inference mode; percentiles on the first probe_size test images."),
+        );
+        j.insert(
+            "conditions".into(),
+            Value::Array(
+                runs.conds
+                    .iter()
+                    .enumerate()
+                    .map(|(c, nc)| {
+                        json!({
+                            "label": nc.label,
+                            "condition": nc.canonical(),
+                            "accuracy": common::series_json(&acc[c]),
+                            "final_accuracy_mean": common::num_or(finals[c], "diverged"),
+                            "first_step_reaching_threshold": reach[c].map_or(json!("never"), |s| json!(s)),
+                            "diverged_runs": diverged[c],
+                            "unit_input_percentiles_seed1": pcts[c].as_ref().map_or(json!("no run"), |s| json!({
+                                "unit": unit,
+                                "layer": layer,
+                                "percentiles": cfg.base.percentiles,
+                                "step": common::nums(&s.x),
+                                "low": common::nums(s.lo.as_deref().unwrap_or(&[])),
+                                "middle": common::nums(&s.mean),
+                                "high": common::nums(s.hi.as_deref().unwrap_or(&[])),
+                            })),
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+        j.insert("runs".into(), runs.runs_json());
+        let mut files = files;
+        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
+        Ok(FigureOutput {
+            id: self.id().to_string(),
+            question: self.question().to_string(),
+            finding,
+            files,
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    ctx: &FigureContext,
+    id: &str,
+    cfg: &BnMnistConfig,
+    runs: &CondRuns,
+    acc: &[Series],
+    pcts: &[Option<Series>],
+    unit: usize,
+    layer: usize,
+) -> Result<Vec<std::path::PathBuf>, PlotError> {
+    let n = runs.conds.len();
+    let cols = n.div_ceil(2).max(1);
+    let rows = n.div_ceil(cols);
+    // A shared y range for the percentile panels, so that drifts compare across conditions.
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for s in pcts.iter().flatten() {
+        for v in s
+            .lo
+            .iter()
+            .flatten()
+            .chain(s.hi.iter().flatten())
+            .chain(&s.mean)
+        {
+            if v.is_finite() {
+                lo = lo.min(*v);
+                hi = hi.max(*v);
+            }
+        }
+    }
+    let pad = 0.05 * (hi - lo).max(1e-3);
+    let y_range = (lo.is_finite() && hi.is_finite()).then_some((lo - pad, hi + pad));
+    plot::save_figure(&ctx.out_dir, id, 1800, 1000 + 380 * rows as u32, |area: &Area<'_>| {
+        let area = plot::titled(
+            area,
+            &format!(
+                "MNIST {}-{}-10 sigmoid network, batch {}: mean and min–max over {} seeds",
+                784,
+                cfg.base
+                    .hidden
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-"),
+                cfg.base.batch,
+                runs.seeds.len()
+            ),
+        )?;
+        let parts = plot::split_rows(&area, &[1.0, 0.95 * rows as f64])?;
+        let pa = plot::layout::panel(&parts[0], 0, "test accuracy during training")?;
+        XyChart::new(
+            format!("training step (mini-batches of {})", cfg.base.batch),
+            "test accuracy (fraction correct)",
+        )
+        .series_all(acc.iter().cloned())
+        .line(RefLine::Horizontal(
+            cfg.threshold,
+            Some(format!("{} accuracy", pct(cfg.threshold))),
+        ))
+        .legend(LegendPos::Right)
+        .draw(&pa)?;
+        let cells = parts[1].split_evenly((rows, cols));
+        for (c, cell) in cells.iter().enumerate().take(n) {
+            let title = format!(
+                "{}: unit {unit} of hidden layer {layer} (seed 1)",
+                runs.conds[c].label
+            );
+            let p = plot::layout::panel(cell, c + 1, &title)?;
+            let mut chart = XyChart::new(
+                "training step",
+                format!(
+                    "sigmoid input u: {}th–{}th pct., median",
+                    cfg.base.percentiles[0], cfg.base.percentiles[2]
+                ),
+            )
+            .legend(LegendPos::Hidden);
+            if let Some((a, b)) = y_range {
+                chart = chart.y_range(a, b);
+            }
+            match &pcts[c] {
+                Some(s) => chart = chart.series(s.clone()),
+                None => chart = chart.note("no finished run"),
+            }
+            chart.draw(&p)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,627 @@
+//! Shared machinery of the network figures (`bn-mnist`, `vanishing-gradient`,
+//! `lr-stability`, `batch-size`, `homogenisation`).
+//!
+//! * [`load_split`]: the figure's data, once per figure, from [`FigureContext::data`].
+//! * [`NetCond`]: a condition as drawn (label, colour, dash) with the activation it runs on.
+//! * [`run_all`]: every run of a figure as one parallel batch. Runs are scheduled longest
+//!   first on the context's rayon pool (each run is single-threaded and depends only on its
+//!   configuration, so results are the same for any thread count) and returned in list
+//!   order. Configurations the trainer rejects (e.g. `bn` with batch 1) come back as
+//!   [`Outcome::Invalid`] instead of failing the figure. Finished runs are kept in a
+//!   process-wide memo keyed by their full configuration and data files, so two figures
+//!   that need the same run (`bn-mnist` and `homogenisation`) train it once per process.
+//! * [`record_series`]: one condition's record history over seeds as a mean line with a
+//!   min–max band, each diverged run marked once, where it diverged.
+//! * JSON helpers that never write `null` or a non-finite number.
+
+use crate::error::CliError;
+use crate::figure::{DataSource, FigureContext};
+use crate::plot::{self, Diverged, Series, Spread};
+use ipbn_math::Activation;
+use ipbn_train::data::{self, Split};
+use ipbn_train::result::Record;
+use ipbn_train::{trainer, Condition, RunResult, TrainConfig};
+use plotters::style::RGBColor;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Loads the figure's data from the context's source; a bad `--data` folder is a usage
+/// error whose message names the problem.
+pub(crate) fn load_split(ctx: &FigureContext) -> Result<Split, CliError> {
+    match &ctx.data {
+        DataSource::Shipped => data::load_shipped()
+            .map_err(|e| CliError::Usage(format!("cannot load the shipped MNIST subset: {e}"))),
+        DataSource::Dir(p) => data::load_dir(p)
+            .map_err(|e| CliError::Usage(format!("--data {}: {e}", p.display()))),
+    }
+}
+
+/// One condition of a network figure as it is drawn.
+#[derive(Clone, Debug)]
+pub(crate) struct NetCond {
+    /// Legend label (the condition as written, e.g. `ip:infomax-logistic:opt=adam`, plus a
+    /// note on the network when it is not the figure's usual one).
+    pub label: String,
+    /// The parsed condition.
+    pub condition: Condition,
+    /// Hidden activation of the network it runs on.
+    pub activation: Activation,
+}
+
+impl NetCond {
+    /// Parses `spec` (`plain`, `bn`, `ip:RULESPEC`, `ip+affine:RULESPEC`) for a network with
+    /// hidden activation `activation`; the label is `spec` itself.
+    pub(crate) fn parse(spec: &str, activation: Activation) -> Result<NetCond, CliError> {
+        let condition: Condition = spec
+            .parse()
+            .map_err(|e| CliError::Usage(format!("condition `{spec}`: {e}")))?;
+        condition
+            .check_activation(activation)
+            .map_err(|e| CliError::Usage(format!("condition `{spec}`: {e}")))?;
+        Ok(NetCond {
+            label: spec.to_string(),
+            condition,
+            activation,
+        })
+    }
+
+    /// Whether the rule (if any) is stepped by Adam.
+    fn adam(&self) -> bool {
+        self.condition
+            .rule_spec()
+            .is_some_and(|s| matches!(s.step, ipbn_neurons::StepKind::Adam { .. }))
+    }
+
+    /// The condition's colour from the shared palette: the rule's hue (Adam-stepped rules
+    /// share the palette's Adam colour), darker for `ip+affine`.
+    pub(crate) fn color(&self) -> RGBColor {
+        match &self.condition {
+            Condition::Plain => plot::palette::PLAIN,
+            Condition::Bn => plot::palette::BN,
+            Condition::Ip(s) | Condition::IpAffine(s) => {
+                let prefix = if matches!(self.condition, Condition::IpAffine(_)) {
+                    "ip+affine"
+                } else {
+                    "ip"
+                };
+                let id = if self.adam() {
+                    format!("adam-{}", s.id())
+                } else {
+                    s.id().to_string()
+                };
+                plot::color_for(&format!("{prefix}:{id}"))
+            }
+        }
+    }
+
+    /// `ip+affine` conditions are drawn dashed (as the palette asks), so that they stay
+    /// distinguishable from `ip` of the same rule in grey-scale too.
+    pub(crate) fn dashed(&self) -> bool {
+        matches!(self.condition, Condition::IpAffine(_))
+    }
+
+    /// The canonical, fully resolved condition string (every rule parameter written out).
+    pub(crate) fn canonical(&self) -> String {
+        self.condition.to_string()
+    }
+}
+
+/// What became of one configuration.
+#[derive(Clone, Debug)]
+pub(crate) enum Outcome {
+    /// It ran (possibly diverging: see [`RunResult::diverged`]).
+    Ran(Arc<RunResult>),
+    /// The trainer does not accept it; the message says why (e.g. `bn` with batch 1).
+    Invalid(String),
+}
+
+impl Outcome {
+    /// The result, if it ran.
+    pub(crate) fn result(&self) -> Option<&RunResult> {
+        match self {
+            Outcome::Ran(r) => Some(r),
+            Outcome::Invalid(_) => None,
+        }
+    }
+}
+
+/// Finished runs of this process, by [`memo_key`].
+fn memo() -> &'static Mutex<HashMap<String, Arc<RunResult>>> {
+    static MEMO: OnceLock<Mutex<HashMap<String, Arc<RunResult>>>> = OnceLock::new();
+    MEMO.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The full configuration and the data it trains on: two runs with the same key give the
+/// same result.
+fn memo_key(cfg: &TrainConfig, split: &Split) -> String {
+    let c = serde_json::to_string(cfg).unwrap_or_default();
+    format!(
+        "{c}|{}|{}x{}",
+        split.files.join(";"),
+        split.train.len(),
+        split.test.len()
+    )
+}
+
+/// A rough cost of a run in multiply-adds, for scheduling the longest runs first.
+fn cost(cfg: &TrainConfig, split: &Split) -> f64 {
+    let mut widths = vec![split.train.features()];
+    widths.extend(&cfg.hidden);
+    widths.push(split.train.classes.max(2));
+    let macs: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
+    // A step costs about 3 passes over its batch (forward, backward, update), plus a fixed
+    // overhead per step that dominates at batch 1; a record one pass over the test set and
+    // the probe.
+    let per_step = 3.0 * cfg.batch as f64 + 8.0;
+    let records = (cfg.steps / cfg.eval_every.max(1) + 2) as f64;
+    macs * (cfg.steps as f64 * per_step + records * (split.test.len() + cfg.probe_size) as f64)
+}
+
+/// Runs every configuration of `configs` on `split` in parallel on the current rayon pool
+/// and returns the outcomes in list order, reporting `(done, total)` through the context.
+///
+/// # Errors
+/// The first failure of a valid configuration (an I/O or numerical error of the trainer,
+/// not a divergence, which is a result), as [`CliError::Run`].
+pub(crate) fn run_all(
+    ctx: &FigureContext,
+    split: &Split,
+    configs: &[TrainConfig],
+) -> Result<Vec<Outcome>, CliError> {
+    let total = configs.len();
+    let done = AtomicUsize::new(0);
+    (ctx.progress)(0, total);
+    let slots: Vec<Mutex<Option<Outcome>>> = (0..total).map(|_| Mutex::new(None)).collect();
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, cfg) in configs.iter().enumerate() {
+        let ready = if let Err(e) = cfg.validate_for(split) {
+            Some(Outcome::Invalid(e.to_string()))
+        } else {
+            let m = memo().lock().map_err(|_| poisoned())?;
+            m.get(&memo_key(cfg, split)).cloned().map(Outcome::Ran)
+        };
+        match ready {
+            Some(o) => {
+                *slots[i].lock().map_err(|_| poisoned())? = Some(o);
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                (ctx.progress)(n, total);
+            }
+            None => todo.push(i),
+        }
+    }
+    // Longest first (ties in list order), handed out one at a time to the workers.
+    let costs: Vec<f64> = configs.iter().map(|c| cost(c, split)).collect();
+    todo.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let error: Mutex<Option<CliError>> = Mutex::new(None);
+    let workers = rayon::current_num_threads().clamp(1, todo.len().max(1));
+    rayon::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|_| loop {
+                if failed.load(Ordering::SeqCst) {
+                    return;
+                }
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&i) = todo.get(k) else { return };
+                let cfg = &configs[i];
+                match trainer::run(cfg, split, &mut |_| {}) {
+                    Ok(r) => {
+                        let r = Arc::new(r);
+                        if let Ok(mut m) = memo().lock() {
+                            m.insert(memo_key(cfg, split), Arc::clone(&r));
+                        }
+                        if let Ok(mut slot) = slots[i].lock() {
+                            *slot = Some(Outcome::Ran(r));
+                        }
+                        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                        (ctx.progress)(n, total);
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::SeqCst);
+                        if let Ok(mut slot) = error.lock() {
+                            slot.get_or_insert(CliError::Run(format!(
+                                "training run ({} , lr {}, batch {}, seed {}) failed: {e}",
+                                cfg.condition, cfg.lr, cfg.batch, cfg.seed
+                            )));
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = error.into_inner().map_err(|_| poisoned())? {
+        return Err(e);
+    }
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .map_err(|_| poisoned())?
+                .ok_or_else(|| CliError::Run("a training run produced no result".into()))
+        })
+        .collect()
+}
+
+fn poisoned() -> CliError {
+    CliError::Run("a worker thread panicked while training; see the message above".into())
+}
+
+/// Every condition of a figure trained with every seed on one base configuration.
+pub(crate) struct CondRuns {
+    /// The conditions, in drawing order.
+    pub conds: Vec<NetCond>,
+    /// The run seeds (replicates), shared by every condition.
+    pub seeds: Vec<u64>,
+    /// Every configuration, condition-major (`c * seeds + s`).
+    pub configs: Vec<TrainConfig>,
+    /// What became of each configuration, in the same order.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl CondRuns {
+    /// Trains `base` under each condition (and its activation) with each seed.
+    pub(crate) fn run(
+        ctx: &FigureContext,
+        split: &Split,
+        conds: Vec<NetCond>,
+        base: &TrainConfig,
+        seeds: Vec<u64>,
+    ) -> Result<CondRuns, CliError> {
+        let configs: Vec<TrainConfig> = conds
+            .iter()
+            .flat_map(|c| {
+                seeds.iter().map(move |&seed| TrainConfig {
+                    condition: c.condition.clone(),
+                    activation: c.activation,
+                    seed,
+                    ..base.clone()
+                })
+            })
+            .collect();
+        let outcomes = run_all(ctx, split, &configs)?;
+        Ok(CondRuns {
+            conds,
+            seeds,
+            configs,
+            outcomes,
+        })
+    }
+
+    /// The finished runs of condition `c`, in seed order (invalid ones left out).
+    pub(crate) fn runs(&self, c: usize) -> Vec<&RunResult> {
+        let n = self.seeds.len();
+        self.outcomes[c * n..(c + 1) * n]
+            .iter()
+            .filter_map(Outcome::result)
+            .collect()
+    }
+
+    /// Every run for the JSON: full configuration and outcome.
+    pub(crate) fn runs_json(&self) -> Value {
+        Value::Array(
+            self.configs
+                .iter()
+                .zip(&self.outcomes)
+                .map(|(c, o)| run_json(c, o))
+                .collect(),
+        )
+    }
+}
+
+/// The value of `f` at each of `steps` for one run (NaN where the run has no record, e.g.
+/// after it diverged, or where `f` gives nothing).
+pub(crate) fn aligned(
+    run: &RunResult,
+    steps: &[usize],
+    f: &dyn Fn(&Record) -> Option<f64>,
+) -> Vec<f64> {
+    steps
+        .iter()
+        .map(|&s| {
+            run.history
+                .iter()
+                .find(|r| r.step == s)
+                .and_then(f)
+                .filter(|v| v.is_finite())
+                .unwrap_or(f64::NAN)
+        })
+        .collect()
+}
+
+/// How values are averaged over seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Average {
+    /// Arithmetic mean.
+    Arithmetic,
+    /// Geometric mean (for positive quantities that span decades, drawn on a log axis);
+    /// the band is still min–max.
+    Geometric,
+}
+
+/// Mean over `runs` (one value per x each, NaN where missing) with a min–max band, drawn
+/// only where some run has a value. Runs listed in `diverged` as `(x, count)` are marked
+/// there once (not at every later point).
+pub(crate) fn summary_series(
+    nc: &NetCond,
+    x: &[f64],
+    runs: &[Vec<f64>],
+    avg: Average,
+    diverged: &[(f64, usize)],
+) -> Series {
+    let tf = |v: f64| match avg {
+        Average::Arithmetic => v,
+        Average::Geometric if v > 0.0 => v.ln(),
+        Average::Geometric => f64::NAN,
+    };
+    let inv = |v: f64| match avg {
+        Average::Arithmetic => v,
+        Average::Geometric => v.exp(),
+    };
+    let t: Vec<Vec<f64>> = runs
+        .iter()
+        .map(|r| r.iter().map(|&v| tf(v)).collect())
+        .collect();
+    let s = plot::summarise_runs(x.len(), &t, Spread::MinMax);
+    let keep: Vec<usize> = (0..x.len()).filter(|&i| s.mean[i].is_finite()).collect();
+    let mut out = Series::new(
+        nc.label.clone(),
+        keep.iter().map(|&i| x[i]).collect(),
+        keep.iter().map(|&i| inv(s.mean[i])).collect(),
+    )
+    .band(
+        keep.iter().map(|&i| inv(s.lo[i])).collect(),
+        keep.iter().map(|&i| inv(s.hi[i])).collect(),
+    )
+    .color(nc.color());
+    out.dashed = nc.dashed();
+    out.diverged = diverged
+        .iter()
+        .filter(|(_, c)| *c > 0)
+        .map(|&(x, count)| Diverged { x, count })
+        .collect();
+    out
+}
+
+/// Where the diverged runs among `runs` stopped: `(step, count)` pairs, in step order.
+pub(crate) fn divergence_steps(runs: &[&RunResult]) -> Vec<(f64, usize)> {
+    let mut out: Vec<(f64, usize)> = Vec::new();
+    for r in runs {
+        if let Some(s) = r.diverged_at_step {
+            let x = s as f64;
+            match out.iter_mut().find(|(px, _)| *px == x) {
+                Some(p) => p.1 += 1,
+                None => out.push((x, 1)),
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// One condition's history over its seeds: `f` of each record against the training step,
+/// averaged as asked, each diverged run marked where it diverged.
+pub(crate) fn record_series(
+    nc: &NetCond,
+    runs: &[&RunResult],
+    f: &dyn Fn(&Record) -> Option<f64>,
+    avg: Average,
+) -> Series {
+    let steps = union_steps(runs);
+    let vals: Vec<Vec<f64>> = runs.iter().map(|r| aligned(r, &steps, f)).collect();
+    let x: Vec<f64> = steps.iter().map(|&s| s as f64).collect();
+    summary_series(nc, &x, &vals, avg, &divergence_steps(runs))
+}
+
+/// Every recorded step of any of `runs`, increasing.
+pub(crate) fn union_steps(runs: &[&RunResult]) -> Vec<usize> {
+    let mut steps: Vec<usize> = runs
+        .iter()
+        .flat_map(|r| r.history.iter().map(|h| h.step))
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
+/// A number for JSON: finite values as numbers, anything else as the string `"diverged"`
+/// or `"undefined"` as given, so a file never holds `null` or a non-finite number.
+pub(crate) fn num_or(v: f64, otherwise: &str) -> Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        json!(otherwise)
+    }
+}
+
+/// A list of numbers for JSON (non-finite entries written as `"none"`).
+pub(crate) fn nums(v: &[f64]) -> Value {
+    Value::Array(v.iter().map(|&x| num_or(x, "none")).collect())
+}
+
+/// The numbers a [`Series`] draws, for the figure's JSON.
+pub(crate) fn series_json(s: &Series) -> Value {
+    json!({
+        "label": s.label,
+        "x": nums(&s.x),
+        "mean": nums(&s.mean),
+        "lo": nums(s.lo.as_deref().unwrap_or(&[])),
+        "hi": nums(s.hi.as_deref().unwrap_or(&[])),
+        "diverged": s.diverged.iter().map(|d| json!({"x": num_or(d.x, "none"), "runs": d.count})).collect::<Vec<_>>(),
+    })
+}
+
+/// A run for the figure's JSON: its full configuration and what became of it.
+pub(crate) fn run_json(cfg: &TrainConfig, outcome: &Outcome) -> Value {
+    let config = serde_json::to_value(cfg).unwrap_or_else(|e| json!(e.to_string()));
+    match outcome {
+        Outcome::Invalid(why) => json!({
+            "config": config,
+            "status": "undefined",
+            "reason": why,
+        }),
+        Outcome::Ran(r) => json!({
+            "config": config,
+            "status": if r.diverged { "diverged" } else { "finished" },
+            "final_test_accuracy": r.final_test_accuracy.map_or(json!("diverged"), |a| json!(a)),
+            "diverged_at_step": r.diverged_at_step.map_or(json!("never"), |s| json!(s)),
+            "steps_completed": r.steps_completed,
+        }),
+    }
+}
+
+/// The fields every network figure's JSON starts with.
+pub(crate) fn header_json(
+    id: &str,
+    question: &str,
+    source: &str,
+    ctx: &FigureContext,
+    split: &Split,
+    seeds: &[u64],
+) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("id".into(), json!(id));
+    m.insert("question".into(), json!(question));
+    m.insert("source".into(), json!(source));
+    m.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+    m.insert("quick".into(), json!(ctx.quick));
+    m.insert("run_seeds".into(), json!(seeds));
+    m.insert(
+        "data".into(),
+        json!({
+            "files": split.files,
+            "train": {"name": split.train.name, "samples": split.train.len()},
+            "test": {"name": split.test.name, "samples": split.test.len()},
+        }),
+    );
+    m
+}
+
+/// Writes `ID.json` and returns its path.
+pub(crate) fn write_json(
+    ctx: &FigureContext,
+    id: &str,
+    value: &Value,
+) -> Result<std::path::PathBuf, CliError> {
+    let path = ctx.out_dir.join(format!("{id}.json"));
+    plot::write_json_atomic(&path, value)?;
+    Ok(path)
+}
+
+/// `run seed` of replicate `r` of a figure seeded with `base`: shared by every condition,
+/// so conditions are compared on the same initial weights and batch order.
+pub(crate) fn run_seed(base: u64, replicate: usize) -> u64 {
+    ipbn_math::seed::derive_seed(base, replicate as u64)
+}
+
+/// The seeds count: `--seeds` if given, else the figure's default; at least 1.
+pub(crate) fn seed_count(ctx: &FigureContext, default: usize, id: &str) -> Result<usize, CliError> {
+    let n = ctx.seeds.unwrap_or(default);
+    if n == 0 {
+        return Err(CliError::Usage(format!("{id}: --seeds must be ≥ 1")));
+    }
+    Ok(n)
+}
+
+/// Formats `v` with 3 significant digits (`diverged` if not finite).
+pub(crate) fn sig3(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e4).contains(&a) {
+        format!("{v:.2e}")
+    } else {
+        let digits = (2 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.digits$}")
+    }
+}
+
+/// `x` as a percentage with one decimal.
+pub(crate) fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1} %", 100.0 * x)
+    } else {
+        "n/a".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometric_mean_and_single_divergence_marks() {
+        let nc = NetCond::parse("plain", Activation::Sigmoid).unwrap();
+        let x = [0.0, 1.0, 2.0];
+        let runs = vec![vec![1.0, 10.0, f64::NAN], vec![100.0, 1000.0, f64::NAN]];
+        let s = summary_series(&nc, &x, &runs, Average::Geometric, &[(1.5, 2)]);
+        // The point where no run has a value is not drawn.
+        assert_eq!(s.x, vec![0.0, 1.0]);
+        assert!((s.mean[0] - 10.0).abs() < 1e-9 && (s.mean[1] - 100.0).abs() < 1e-9);
+        assert_eq!(s.lo.as_ref().unwrap()[1], 10.0);
+        assert_eq!(s.diverged, vec![Diverged { x: 1.5, count: 2 }]);
+    }
+
+    #[test]
+    fn colours_follow_the_palette() {
+        let a = NetCond::parse("ip:infomax-logistic", Activation::Sigmoid).unwrap();
+        let b = NetCond::parse("ip+affine:infomax-logistic", Activation::Sigmoid).unwrap();
+        let c = NetCond::parse("ip:infomax-logistic:opt=adam", Activation::Sigmoid).unwrap();
+        assert_eq!(a.color(), plot::color_for("ip:infomax-logistic"));
+        assert_ne!(a.color(), b.color());
+        assert!(b.dashed() && !a.dashed());
+        assert_eq!(c.color(), plot::color_for("ip:adam-infomax-logistic"));
+        assert_ne!(c.color(), a.color());
+        assert!(NetCond::parse("ip:infomax-tanh", Activation::Sigmoid).is_err());
+    }
+
+    #[test]
+    fn invalid_configs_are_outcomes_not_errors() {
+        let split = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
+            train: 64,
+            test: 32,
+            features: 5,
+            classes: 3,
+            separation: 3.0,
+            seed: 1,
+        })
+        .load()
+        .unwrap();
+        let ctx = FigureContext {
+            quick: true,
+            seeds: None,
+            data: DataSource::Shipped,
+            out_dir: std::env::temp_dir(),
+            progress: Arc::new(|d, t| assert!(d <= t)),
+        };
+        let ok = TrainConfig {
+            hidden: vec![4],
+            steps: 5,
+            batch: 8,
+            eval_every: 5,
+            probe_size: 8,
+            ..TrainConfig::default()
+        };
+        let bad = TrainConfig {
+            condition: Condition::Bn,
+            batch: 1,
+            ..ok.clone()
+        };
+        let out = run_all(&ctx, &split, &[ok.clone(), bad]).unwrap();
+        assert!(out[0].result().is_some_and(|r| r.steps_completed == 5));
+        assert!(matches!(&out[1], Outcome::Invalid(m) if m.contains("batch")));
+        // The memo returns the same result for the same configuration.
+        let again = run_all(&ctx, &split, &[ok]).unwrap();
+        assert_eq!(
+            again[0].result().unwrap().final_test_accuracy,
+            out[0].result().unwrap().final_test_accuracy
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! `homogenisation`: does IP make units too alike? (The talk's "Issues" slide.)
+//!
+//! The runs of `bn-mnist` (the same network, conditions and seeds; in one process they are
+//! trained once and shared, see [`super::common::run_all`]). At every record the trainer
+//! measures, for each hidden layer, the mean absolute Pearson correlation between the
+//! outputs of its units over a fixed probe batch (the first test images, inference mode;
+//! pairs with a constant unit are left out). Units that all respond alike have correlations
+//! near 1; drawn per hidden layer over training, mean and min–max band over seeds.
+
+use super::bn_mnist::BnMnistConfig;
+use super::common::{self, sig3, Average, CondRuns};
+use crate::error::CliError;
+use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::plot::{self, Area, LegendPos, PlotError, Series, XyChart};
+use serde_json::{json, Value};
+
+/// The `homogenisation` figure.
+#[derive(Clone, Debug, Default)]
+pub struct Homogenisation {
+    /// Settings (those of `bn-mnist`, whose runs it reuses); `None` picks
+    /// [`BnMnistConfig::full`] or `quick` from the context.
+    pub config: Option<BnMnistConfig>,
+}
+
+impl Figure for Homogenisation {
+    fn id(&self) -> &'static str {
+        "homogenisation"
+    }
+
+    fn question(&self) -> &'static str {
+        "Does IP make units too alike?"
+    }
+
+    fn source(&self) -> &'static str {
+        "the talk's \"Issues\" slide"
+    }
+
+    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
+        let cfg = self.config.clone().unwrap_or_else(|| {
+            if ctx.quick {
+                BnMnistConfig::quick()
+            } else {
+                BnMnistConfig::full()
+            }
+        });
+        let split = common::load_split(ctx)?;
+        let runs = cfg.train(ctx, &split, self.id())?;
+        let depth = cfg.base.hidden.len();
+        let nc = runs.conds.len();
+        // series[layer][condition]
+        let series: Vec<Vec<Series>> = (0..depth)
+            .map(|l| {
+                (0..nc)
+                    .map(|c| {
+                        common::record_series(
+                            &runs.conds[c],
+                            &runs.runs(c),
+                            &|r| r.correlation.get(l).copied().flatten(),
+                            Average::Arithmetic,
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+
+        let last_layer = &series[depth - 1];
+        let end = |s: &Series| -> f64 {
+            if s.x.last() == Some(&(cfg.base.steps as f64)) {
+                s.mean.last().copied().unwrap_or(f64::NAN)
+            } else {
+                f64::NAN
+            }
+        };
+        let start = |s: &Series| -> f64 {
+            s.x.iter()
+                .position(|&x| x == 0.0)
+                .map_or(f64::NAN, |i| s.mean[i])
+        };
+        let plain = runs.conds.iter().position(|c| c.label == "plain");
+        let parts: Vec<String> = runs
+            .conds
+            .iter()
+            .enumerate()
+            .map(|(c, cond)| {
+                let e = end(&last_layer[c]);
+                let rel = match plain {
+                    Some(p) if p != c && end(&last_layer[p]) > 0.0 && e.is_finite() => {
+                        format!(" ({}× plain's)", sig3(e / end(&last_layer[p])))
+                    }
+                    _ => String::new(),
+                };
+                format!("{} {}{rel}", cond.label, sig3(e))
+            })
+            .collect();
+        let most = (0..nc)
+            .filter(|&c| end(&last_layer[c]).is_finite())
+            .max_by(|&a, &b| end(&last_layer[a]).total_cmp(&end(&last_layer[b])));
+        let finding = format!(
+            "Mean |correlation| between the units of hidden layer {depth} after {} steps (bn-mnist's runs; {} before training): {}.{}",
+            cfg.base.steps,
+            sig3(start(&last_layer[0])),
+            parts.join(", "),
+            match most {
+                Some(c) => format!(" The most alike units are under {}.", runs.conds[c].label),
+                None => String::new(),
+            }
+        );
+
+        let mut files = draw(ctx, self.id(), &cfg, &runs, &series)?;
+
+        let mut j = common::header_json(
+            self.id(),
+            self.question(),
+            self.source(),
+            ctx,
+            &split,
+            &runs.seeds,
+        );
+        j.insert("finding".into(), json!(finding));
+        j.insert(
+            "config".into(),
+            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
+        );
+        j.insert(
+            "measure".into(),
+            json!("mean over pairs of distinct units of |Pearson correlation| of their outputs over the probe batch (first base.probe_size test images, inference mode); pairs with a constant unit left out"),
+        );
+        j.insert(
+            "conditions".into(),
+            Value::Array(
+                runs.conds
+                    .iter()
+                    .enumerate()
+                    .map(|(c, cond)| {
+                        json!({
+                            "label": cond.label,
+                            "condition": cond.canonical(),
+                            "correlation_per_layer": (0..depth).map(|l| common::series_json(&series[l][c])).collect::<Vec<_>>(),
+                            "final_last_layer": common::num_or(end(&last_layer[c]), "diverged"),
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+        j.insert("runs".into(), runs.runs_json());
+        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
+        Ok(FigureOutput {
+            id: self.id().to_string(),
+            question: self.question().to_string(),
+            finding,
+            files,
+        })
+    }
+}
+
+fn draw(
+    ctx: &FigureContext,
+    id: &str,
+    cfg: &BnMnistConfig,
+    runs: &CondRuns,
+    series: &[Vec<Series>],
+) -> Result<Vec<std::path::PathBuf>, PlotError> {
+    let depth = series.len();
+    let cols = depth + 1;
+    let rows = 1;
+    plot::save_figure(
+        &ctx.out_dir,
+        id,
+        560 * cols as u32,
+        720,
+        |area: &Area<'_>| {
+            let area = plot::titled(
+                area,
+                &format!(
+                    "How alike are the hidden units? bn-mnist's runs: mean and min–max over {} seed{}",
+                    runs.seeds.len(),
+                    if runs.seeds.len() == 1 { "" } else { "s" }
+                ),
+            )?;
+            let cells = area.split_evenly((rows, cols));
+            let mut entries = Vec::new();
+            for (l, layer) in series.iter().enumerate() {
+                let p = plot::layout::panel(&cells[l], l, &format!("hidden layer {}", l + 1))?;
+                let chart = XyChart::new(
+                    format!("training step (mini-batches of {})", cfg.base.batch),
+                    "mean |correlation| between units",
+                )
+                .y_range(0.0, 1.0)
+                .series_all(layer.iter().cloned())
+                .legend(LegendPos::Hidden);
+                chart.draw(&p)?;
+                if l + 1 == depth {
+                    entries = chart.legend_entries();
+                }
+            }
+            let legend_area = cells[depth].margin(60, 10, 20, 10);
+            plot::draw_legend(&legend_area, &entries, 1, plot::LEGEND_SIZE)?;
+            Ok(())
+        },
+    )
+}

@@ -1,0 +1,526 @@
+//! `vanishing-gradient`: does IP enlarge error gradients in deep sigmoid networks?
+//! (Shaw et al. 2020, gradients sampled during learning; Shaw 2019, IP raises the mean slope.)
+//!
+//! A deep sigmoid MLP (default ten hidden layers of 100 units, `gauss:0.1` weights, batch
+//! 60, SGD) is trained under each condition with the same seeds. The trainer records, every
+//! `eval_every` steps, the Frobenius norm of each layer's weight gradient at that step and
+//! the mean activation slope θ′(u) of each hidden layer on a fixed probe batch. Drawn:
+//!
+//! * (a), (b) the gradient norm of each layer's weights against the layer index, early in
+//!   training (records in the first `window` fraction of the steps) and late (the last
+//!   `window` fraction), log scale. Each run's records in the window are averaged
+//!   geometrically, then the runs: the line is the geometric mean over seeds, the band the
+//!   seeds' range;
+//! * (c) the first layer's gradient norm over training;
+//! * (d) the mean slope θ′(u) of each hidden layer at the end, with the slope before training;
+//! * (e) test accuracy over training, to show whether the enlarged gradients help learning.
+//!
+//! Shaw et al. (2020) did not publish their protocol in a form available to us: the depth,
+//! width, initial weights, learning rates and the IP rate η (larger than `bn-mnist`'s, so
+//! that the gains can move within the run) are assumptions, written to the JSON.
+
+use super::common::{self, sig3, Average, CondRuns, NetCond};
+use crate::error::CliError;
+use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::plot::{self, Area, LegendPos, PlotError, Series, XyChart};
+use ipbn_math::Activation;
+use ipbn_train::{Init, RunResult, TrainConfig};
+use serde_json::{json, Value};
+
+/// Settings of the `vanishing-gradient` figure.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct VanishingConfig {
+    /// Conditions, in drawing order.
+    pub conditions: Vec<String>,
+    /// Every setting shared by the runs (condition and seed are set per run).
+    pub base: TrainConfig,
+    /// Fraction of the steps that counts as "early" (the first) and "late" (the last).
+    pub window: f64,
+    /// Default number of seeds (overridden by `--seeds`).
+    pub seeds: usize,
+    /// Base seed.
+    pub seed: u64,
+}
+
+impl VanishingConfig {
+    /// The full protocol: 10 hidden layers of 100 sigmoid units, 2,000 steps, 3 seeds.
+    pub fn full() -> Self {
+        VanishingConfig {
+            conditions: [
+                "plain",
+                "bn",
+                "ip:infomax-logistic",
+                "ip:infomax-logistic:opt=adam",
+                "ip:triesch",
+                "ip:moment",
+                "ip+affine:infomax-logistic",
+            ]
+            .map(String::from)
+            .to_vec(),
+            base: TrainConfig {
+                hidden: vec![100; 10],
+                activation: Activation::Sigmoid,
+                init: Init::Gauss { std: 0.1 },
+                batch: 60,
+                steps: 2_000,
+                lr: 0.5,
+                momentum: 0.0,
+                ip_lr: 0.01,
+                eval_every: 100,
+                probe_size: 500,
+                probe_units: vec![0],
+                percentiles: vec![50.0],
+                ..TrainConfig::default()
+            },
+            window: 0.1,
+            seeds: 3,
+            seed: 2020,
+        }
+    }
+
+    /// Small settings for tests and a first look.
+    pub fn quick() -> Self {
+        let full = Self::full();
+        VanishingConfig {
+            base: TrainConfig {
+                hidden: vec![50; 6],
+                steps: 200,
+                eval_every: 20,
+                probe_size: 200,
+                ..full.base.clone()
+            },
+            window: 0.2,
+            seeds: 1,
+            ..full
+        }
+    }
+
+    fn validate(&self, id: &str) -> Result<(), CliError> {
+        self.base
+            .validate()
+            .map_err(|e| CliError::Usage(format!("{id}: {e}")))?;
+        if self.conditions.is_empty() || self.base.hidden.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{id}: give at least one condition and one hidden layer"
+            )));
+        }
+        if !(self.window > 0.0 && self.window <= 0.5) {
+            return Err(CliError::Usage(format!(
+                "{id}: window must be in (0, 0.5], got {}",
+                self.window
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The `vanishing-gradient` figure.
+#[derive(Clone, Debug, Default)]
+pub struct VanishingGradient {
+    /// Settings; `None` picks [`VanishingConfig::full`] or `quick` from the context.
+    pub config: Option<VanishingConfig>,
+}
+
+/// Geometric mean of layer `l`'s gradient norm over the records of `run` with step in
+/// `(from, to]` (NaN if there is none).
+fn window_grad(run: &RunResult, l: usize, from: f64, to: f64) -> f64 {
+    let logs: Vec<f64> = run
+        .history
+        .iter()
+        .filter(|r| (r.step as f64) > from && (r.step as f64) <= to)
+        .filter_map(|r| r.grad_norms.get(l).copied().flatten())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(f64::ln)
+        .collect();
+    if logs.is_empty() {
+        f64::NAN
+    } else {
+        (logs.iter().sum::<f64>() / logs.len() as f64).exp()
+    }
+}
+
+/// Diverged runs of `runs`, counted once at `x`.
+fn diverged_at(runs: &[&RunResult], x: f64) -> Vec<(f64, usize)> {
+    let n = runs.iter().filter(|r| r.diverged).count();
+    if n > 0 {
+        vec![(x, n)]
+    } else {
+        Vec::new()
+    }
+}
+
+impl Figure for VanishingGradient {
+    fn id(&self) -> &'static str {
+        "vanishing-gradient"
+    }
+
+    fn question(&self) -> &'static str {
+        "Does IP enlarge error gradients in deep sigmoid networks?"
+    }
+
+    fn source(&self) -> &'static str {
+        "Shaw et al. 2020 (gradients sampled during learning); Shaw 2019 (IP raises the mean slope)"
+    }
+
+    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
+        let cfg = self.config.clone().unwrap_or_else(|| {
+            if ctx.quick {
+                VanishingConfig::quick()
+            } else {
+                VanishingConfig::full()
+            }
+        });
+        cfg.validate(self.id())?;
+        let split = common::load_split(ctx)?;
+        let n = common::seed_count(ctx, cfg.seeds, self.id())?;
+        let seeds = (0..n).map(|r| common::run_seed(cfg.seed, r)).collect();
+        let conds = cfg
+            .conditions
+            .iter()
+            .map(|c| NetCond::parse(c, cfg.base.activation))
+            .collect::<Result<Vec<_>, _>>()?;
+        let runs = CondRuns::run(ctx, &split, conds, &cfg.base, seeds)?;
+        let depth = cfg.base.hidden.len();
+        let steps = cfg.base.steps as f64;
+        let early = (0.0, cfg.window * steps);
+        let late = ((1.0 - cfg.window) * steps, steps);
+        let layers_x: Vec<f64> = (1..=depth + 1).map(|l| l as f64).collect();
+        let hidden_x: Vec<f64> = (1..=depth).map(|l| l as f64).collect();
+
+        let per_layer = |c: usize, (from, to): (f64, f64)| -> Series {
+            let rs = runs.runs(c);
+            let vals: Vec<Vec<f64>> = rs
+                .iter()
+                .map(|r| {
+                    (0..=depth)
+                        .map(|l| window_grad(r, l, from, to))
+                        .collect()
+                })
+                .collect();
+            common::summary_series(
+                &runs.conds[c],
+                &layers_x,
+                &vals,
+                Average::Geometric,
+                &diverged_at(&rs, 1.0),
+            )
+        };
+        let nc = runs.conds.len();
+        let early_s: Vec<Series> = (0..nc).map(|c| per_layer(c, early)).collect();
+        let late_s: Vec<Series> = (0..nc).map(|c| per_layer(c, late)).collect();
+        let first_s: Vec<Series> = (0..nc)
+            .map(|c| {
+                common::record_series(
+                    &runs.conds[c],
+                    &runs.runs(c),
+                    &|r| r.grad_norms.first().copied().flatten(),
+                    Average::Geometric,
+                )
+            })
+            .collect();
+        let slope_s: Vec<Series> = (0..nc)
+            .map(|c| {
+                let rs = runs.runs(c);
+                let vals: Vec<Vec<f64>> = rs
+                    .iter()
+                    .map(|r| {
+                        let last = r.history.last().filter(|_| !r.diverged);
+                        (0..depth)
+                            .map(|l| {
+                                last.and_then(|h| h.mean_slope.get(l).copied().flatten())
+                                    .unwrap_or(f64::NAN)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                common::summary_series(
+                    &runs.conds[c],
+                    &hidden_x,
+                    &vals,
+                    Average::Arithmetic,
+                    &diverged_at(&rs, 1.0),
+                )
+            })
+            .collect();
+        // The slope before training (step 0, the same for every condition with the same
+        // seeds: IP starts at α = 1, k = 0 and BN's running estimates at mean 0, variance 1).
+        let initial_slope: Vec<f64> = {
+            let rs = runs.runs(0);
+            let vals: Vec<Vec<f64>> = rs
+                .iter()
+                .map(|r| {
+                    (0..depth)
+                        .map(|l| {
+                            r.history
+                                .first()
+                                .and_then(|h| h.mean_slope.get(l).copied().flatten())
+                                .unwrap_or(f64::NAN)
+                        })
+                        .collect()
+                })
+                .collect();
+            plot::summarise_runs(depth, &vals, plot::Spread::MinMax).mean
+        };
+        let acc_s: Vec<Series> = (0..nc)
+            .map(|c| {
+                common::record_series(
+                    &runs.conds[c],
+                    &runs.runs(c),
+                    &|r| r.test_accuracy,
+                    Average::Arithmetic,
+                )
+            })
+            .collect();
+
+        // Finding: late first-layer gradient norms, against plain's.
+        let first_late: Vec<f64> = late_s
+            .iter()
+            .map(|s| {
+                s.x.iter()
+                    .position(|&x| x == 1.0)
+                    .map_or(f64::NAN, |i| s.mean[i])
+            })
+            .collect();
+        let final_acc: Vec<f64> = acc_s
+            .iter()
+            .map(|s| {
+                if s.x.last() == Some(&steps) {
+                    s.mean.last().copied().unwrap_or(f64::NAN)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let plain = runs.conds.iter().position(|c| c.label == "plain");
+        let mut parts = Vec::new();
+        for (c, cond) in runs.conds.iter().enumerate() {
+            let rel = match plain {
+                Some(p) if p != c && first_late[p] > 0.0 && first_late[c].is_finite() => {
+                    let r = first_late[c] / first_late[p];
+                    format!(
+                        " ({} plain's, {}×)",
+                        if r > 1.0 { "above" } else { "NOT above" },
+                        sig3(r)
+                    )
+                }
+                _ => String::new(),
+            };
+            parts.push(format!("{} {}{rel}", cond.label, sig3(first_late[c])));
+        }
+        let acc_text: Vec<String> = runs
+            .conds
+            .iter()
+            .enumerate()
+            .map(|(c, cond)| format!("{} {}", cond.label, common::pct(final_acc[c])))
+            .collect();
+        let diverged: usize = (0..nc)
+            .map(|c| runs.runs(c).iter().filter(|r| r.diverged).count())
+            .sum();
+        let finding = format!(
+            "In a {}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, IP η {}; Shaw et al.'s protocol is unknown, these are assumed), the first layer's weight-gradient norm over the last {:.0} % of {} steps (geometric mean over {} seeds) is: {}. Final test accuracy: {}{}.",
+            depth,
+            cfg.base.hidden[0],
+            match cfg.base.init {
+                Init::Gauss { std } => std.to_string(),
+                other => format!("{other:?}"),
+            },
+            cfg.base.lr,
+            cfg.base.ip_lr,
+            100.0 * cfg.window,
+            cfg.base.steps,
+            runs.seeds.len(),
+            parts.join("; "),
+            acc_text.join(", "),
+            if diverged > 0 {
+                format!("; {diverged} runs diverged")
+            } else {
+                String::new()
+            }
+        );
+
+        let drawn = Drawn {
+            early: &early_s,
+            late: &late_s,
+            first: &first_s,
+            slope: &slope_s,
+            initial_slope: &initial_slope,
+            acc: &acc_s,
+        };
+        let mut files = draw(ctx, self.id(), &cfg, &runs, &drawn)?;
+
+        let mut j = common::header_json(
+            self.id(),
+            self.question(),
+            self.source(),
+            ctx,
+            &split,
+            &runs.seeds,
+        );
+        j.insert("finding".into(), json!(finding));
+        j.insert(
+            "config".into(),
+            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
+        );
+        j.insert(
+            "assumed".into(),
+            json!("Shaw et al. 2020's network, learning rates and IP rate are not available; depth, width, initial weights, lr and ip_lr are this figure's choices (config.base). Gradient norms are Frobenius norms of each layer's weight gradient at the recorded step; windows average them geometrically."),
+        );
+        j.insert("early_window_steps".into(), json!([early.0, early.1]));
+        j.insert("late_window_steps".into(), json!([late.0, late.1]));
+        j.insert("initial_mean_slope".into(), common::nums(&initial_slope));
+        j.insert(
+            "conditions".into(),
+            Value::Array(
+                runs.conds
+                    .iter()
+                    .enumerate()
+                    .map(|(c, cond)| {
+                        json!({
+                            "label": cond.label,
+                            "condition": cond.canonical(),
+                            "grad_norm_per_layer_early": common::series_json(&early_s[c]),
+                            "grad_norm_per_layer_late": common::series_json(&late_s[c]),
+                            "first_layer_grad_norm": common::series_json(&first_s[c]),
+                            "mean_slope_per_layer_final": common::series_json(&slope_s[c]),
+                            "test_accuracy": common::series_json(&acc_s[c]),
+                            "first_layer_grad_norm_late": common::num_or(first_late[c], "diverged"),
+                            "final_accuracy_mean": common::num_or(final_acc[c], "diverged"),
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+        j.insert("runs".into(), runs.runs_json());
+        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
+        Ok(FigureOutput {
+            id: self.id().to_string(),
+            question: self.question().to_string(),
+            finding,
+            files,
+        })
+    }
+}
+
+/// The series of every panel, per condition.
+struct Drawn<'a> {
+    early: &'a [Series],
+    late: &'a [Series],
+    first: &'a [Series],
+    slope: &'a [Series],
+    initial_slope: &'a [f64],
+    acc: &'a [Series],
+}
+
+fn draw(
+    ctx: &FigureContext,
+    id: &str,
+    cfg: &VanishingConfig,
+    runs: &CondRuns,
+    d: &Drawn<'_>,
+) -> Result<Vec<std::path::PathBuf>, PlotError> {
+    let depth = cfg.base.hidden.len();
+    // Panels (a) and (b) share their y range so that early and late compare directly.
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for s in d.early.iter().chain(d.late) {
+        for v in s
+            .lo
+            .iter()
+            .flatten()
+            .chain(s.hi.iter().flatten())
+            .chain(&s.mean)
+        {
+            if v.is_finite() && *v > 0.0 {
+                lo = lo.min(*v);
+                hi = hi.max(*v);
+            }
+        }
+    }
+    let y_range = (lo.is_finite() && hi.is_finite()).then(|| {
+        (
+            10f64.powf(lo.log10().floor()),
+            10f64.powf(hi.log10().ceil()),
+        )
+    });
+    let layer_axis = format!("layer (1 = first hidden, {} = output)", depth + 1);
+    plot::save_figure(&ctx.out_dir, id, 1900, 1300, |area: &Area<'_>| {
+        let area = plot::titled(
+            area,
+            &format!(
+                "{} sigmoid hidden layers of {} units, batch {}, lr {}: geometric mean and range over {} seeds",
+                depth,
+                cfg.base.hidden[0],
+                cfg.base.batch,
+                cfg.base.lr,
+                runs.seeds.len()
+            ),
+        )?;
+        let cells = area.split_evenly((2, 3));
+        let grad_chart = |series: &[Series]| {
+            let mut c = XyChart::new(layer_axis.clone(), "weight-gradient norm ‖∂L/∂W‖")
+                .log_y()
+                .series_all(series.iter().cloned().map(Series::markers))
+                .legend(LegendPos::Hidden);
+            if let Some((a, b)) = y_range {
+                c = c.y_range(a, b);
+            }
+            c
+        };
+        let steps = cfg.base.steps as f64;
+        let a = plot::layout::panel(
+            &cells[0],
+            0,
+            &format!(
+                "gradient per layer, early (steps ≤ {:.0})",
+                cfg.window * steps
+            ),
+        )?;
+        grad_chart(d.early).draw(&a)?;
+        let b = plot::layout::panel(
+            &cells[1],
+            1,
+            &format!(
+                "gradient per layer, late (steps > {:.0})",
+                (1.0 - cfg.window) * steps
+            ),
+        )?;
+        grad_chart(d.late).draw(&b)?;
+        let c = plot::layout::panel(&cells[2], 2, "first-layer gradient over training")?;
+        XyChart::new("training step", "first-layer gradient norm")
+            .log_y()
+            .series_all(d.first.iter().cloned())
+            .legend(LegendPos::Hidden)
+            .draw(&c)?;
+        let dd = plot::layout::panel(&cells[3], 3, "mean slope θ′(u) per layer, at the end")?;
+        let hidden_x: Vec<f64> = (1..=depth).map(|l| l as f64).collect();
+        let mut before = Series::new("before training", hidden_x, d.initial_slope.to_vec())
+            .color(plot::palette::NONE)
+            .markers();
+        before.dashed = true;
+        let slope_chart = XyChart::new("hidden layer", "mean θ′(u) on the probe batch")
+            .series(before)
+            .series_all(d.slope.iter().cloned().map(Series::markers))
+            .line(plot::RefLine::Horizontal(
+                0.25,
+                Some("largest sigmoid slope, 0.25".into()),
+            ))
+            .legend(LegendPos::Hidden);
+        slope_chart.draw(&dd)?;
+        let e = plot::layout::panel(&cells[4], 4, "test accuracy")?;
+        let acc_chart = XyChart::new("training step", "test accuracy (fraction correct)")
+            .series_all(d.acc.iter().cloned())
+            .legend(LegendPos::Hidden);
+        acc_chart.draw(&e)?;
+        // One legend for every panel: each condition once (with its diverged count from
+        // the accuracy panel), and the reference line of panel (d).
+        let mut entries = acc_chart.legend_entries();
+        entries.extend(
+            slope_chart
+                .legend_entries()
+                .into_iter()
+                .filter(|e| e.label == "before training" || e.label.starts_with("largest")),
+        );
+        let f = cells[5].margin(40, 10, 30, 10);
+        plot::draw_legend(&f, &entries, 1, plot::LEGEND_SIZE)?;
+        Ok(())
+    })
+}
