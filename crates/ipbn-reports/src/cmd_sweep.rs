@@ -43,10 +43,12 @@ mod sigint {
     //! A minimal SIGINT handler through the C library's `signal` (which the standard library
     //! already links on Unix), to avoid a dependency for one flag: the handler only stores
     //! an atomic flag (async-signal-safe) and restores the default action, so a second
-    //! Ctrl-C ends the process at once.
+    //! Ctrl-C ends the process at once. SIGTERM (what Slurm's `scancel` and time limits send)
+    //! is handled the same way, so the runs in progress finish and are written first.
     use std::sync::atomic::{AtomicBool, Ordering};
 
     const SIGINT: i32 = 2;
+    const SIGTERM: i32 = 15;
     const SIG_DFL: usize = 0;
     /// Set by the first Ctrl-C.
     pub static FLAG: AtomicBool = AtomicBool::new(false);
@@ -55,11 +57,11 @@ mod sigint {
         fn signal(signum: i32, handler: usize) -> usize;
     }
 
-    extern "C" fn on_sigint(_: i32) {
+    extern "C" fn on_sigint(signum: i32) {
         FLAG.store(true, Ordering::SeqCst);
         // SAFETY: `signal` is async-signal-safe; resetting to the default action is allowed.
         unsafe {
-            signal(SIGINT, SIG_DFL);
+            signal(signum, SIG_DFL);
         }
     }
 
@@ -69,6 +71,7 @@ mod sigint {
         // SAFETY: installs a handler that only touches an atomic and calls `signal`.
         unsafe {
             signal(SIGINT, handler as usize);
+            signal(SIGTERM, handler as usize);
         }
     }
 }
@@ -127,7 +130,8 @@ pub fn run(args: &SweepArgs) -> CliResult {
         ),
         None => None,
     };
-    // Ctrl-C sets the cancellation flag: no new run starts, runs in progress stop unwritten.
+    // Ctrl-C sets the cancellation flag: no new run starts; runs in progress finish and are
+    // written (a second Ctrl-C ends the process at once).
     #[cfg(unix)]
     let cancel: &AtomicBool = {
         sigint::install();

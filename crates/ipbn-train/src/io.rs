@@ -35,13 +35,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    // The temporary name holds the pid and a counter mixed with the clock, and the file is
+    // opened with `create_new`, retrying on a clash: shards in separate PID namespaces (e.g.
+    // containerised Slurm tasks writing to one shared folder) never share a temporary file.
+    let (tmp, file) = create_temporary(&dir, &name).map_err(|e| TrainError::io(&dir, e))?;
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = file;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -57,6 +56,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(TrainError::io(path, e));
     }
     Ok(())
+}
+
+/// Creates a fresh temporary file `.{name}.{pid}.{unique}.tmp` in `dir` that no other
+/// writer can be using: `create_new` fails on an existing name, and then another is tried.
+fn create_temporary(dir: &Path, name: &str) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    let pid = std::process::id();
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut last = None;
+    for _ in 0..64 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let unique = ipbn_math::seed::derive_seed(clock ^ u64::from(pid), n);
+        let tmp = dir.join(format!(".{name}.{pid}.{unique}.tmp"));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary file name")))
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@
 //! corrupt or partial file is redone. `Shard { index: i, count: n }` runs the runs whose
 //! position `p` in the expansion has `p % n == i − 1`. When the cancellation flag is set no
 //! new run starts; runs in progress finish and are written. Files are written atomically, so
-//! a process killed at any moment leaves only complete result files.
+//! a process killed at any moment leaves only complete result files, and at worst a
+//! temporary file of the write it was in, which the next unsharded sweep or merge removes
+//! ([`remove_stale_temporaries`]).
 
 use crate::condition::Condition;
 use crate::config::{from_value_naming_key, TrainConfig};
@@ -492,6 +494,48 @@ pub fn merge(sweep: &SweepConfig, out: &Path) -> Result<SweepSummary> {
     Ok(summary)
 }
 
+/// Whether `name` is a temporary file of [`write_json_atomic`]: `.<file>.json.<pid>.<n>.tmp`.
+fn is_temporary(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let mut parts = inner.rsplitn(3, '.');
+    let (Some(n), Some(pid), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(n) && digits(pid) && file.ends_with(".json")
+}
+
+/// Removes the temporary files that a process killed in the middle of an atomic write left
+/// in `out` and `out/runs`, and returns how many it removed (a missing folder counts as
+/// empty). Call it only while no other process writes to `out`: [`run_sweep_with_data`]
+/// does so before an unsharded sweep, and `ipbn sweep --merge-only` before merging; a shard
+/// does not, since the file may belong to another shard's write in progress.
+pub fn remove_stale_temporaries(out: &Path) -> Result<usize> {
+    let mut removed = 0;
+    for dir in [out.to_path_buf(), out.join("runs")] {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(TrainError::io(&dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| TrainError::io(&dir, e))?;
+            let name = entry.file_name();
+            if !name.to_str().is_some_and(is_temporary) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(TrainError::io(entry.path(), e)),
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// Options of [`run_sweep`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SweepOptions<'a> {
@@ -572,6 +616,10 @@ pub fn run_sweep_with_data(
         r.config.validate_for(data)?;
     }
     std::fs::create_dir_all(out.join("runs")).map_err(|e| TrainError::io(out.join("runs"), e))?;
+    if options.shard.is_none() {
+        // The whole sweep owns the folder: clear what a killed earlier process left.
+        remove_stale_temporaries(out)?;
+    }
     write_json_atomic(&out.join("sweep.json"), sweep)?;
     let in_shard: Vec<&SweepRun> = runs
         .iter()
