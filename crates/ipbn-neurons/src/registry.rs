@@ -29,7 +29,7 @@
 use crate::rules::{self, fmt_num, Bound, ParamDef, RegisteredRule};
 use crate::{IpRule, NeuronError, ParamInfo, Result, RuleKind, StepKind};
 use ipbn_math::Activation;
-use serde::de::Error as _;
+use serde::de::{Error as _, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -227,7 +227,7 @@ impl PartialEq for RuleSpec {
 /// its range. Never panics.
 pub fn parse_spec(s: &str) -> Result<RuleSpec> {
     let bad = |reason: String| NeuronError::BadSpec {
-        spec: s.to_string(),
+        spec: shown(s),
         reason,
     };
     let (name, rest) = match s.split_once(':') {
@@ -241,7 +241,7 @@ pub fn parse_spec(s: &str) -> Result<RuleSpec> {
     }
     let name_lc = name.to_ascii_lowercase();
     let def = find(&name_lc).ok_or_else(|| NeuronError::UnknownRule {
-        name: name.to_string(),
+        name: shown(name),
         known: ids().join(", "),
     })?;
 
@@ -255,14 +255,20 @@ pub fn parse_spec(s: &str) -> Result<RuleSpec> {
         }
         let Some((key, value)) = item.split_once('=') else {
             return Err(bad(format!(
-                "`{item}` has no value; write each parameter as key=value, e.g. `{}:{}`",
+                "`{}` has no value; write each parameter as key=value, e.g. `{}:{}`",
+                shown(item),
                 def.id,
                 example_item(def)
             )));
         };
         let key = key.trim().to_ascii_lowercase();
         let value = value.trim();
-        let twice = || bad(format!("key `{key}` is given twice; give each key once"));
+        let twice = || {
+            bad(format!(
+                "key `{}` is given twice; give each key once",
+                shown(&key)
+            ))
+        };
         if key == "opt" {
             if opt.is_some() {
                 return Err(twice());
@@ -278,7 +284,7 @@ pub fn parse_spec(s: &str) -> Result<RuleSpec> {
             } else {
                 return Err(NeuronError::UnknownKey {
                     rule: def.id.to_string(),
-                    key,
+                    key: shown(&key),
                     accepted: accepted_keys(def),
                 });
             };
@@ -287,7 +293,8 @@ pub fn parse_spec(s: &str) -> Result<RuleSpec> {
         }
         let v: f64 = value.parse().map_err(|_| {
             bad(format!(
-                "the value `{value}` of `{key}` is not a number; write a decimal number such as 0.1 or 1e-5"
+                "the value `{}` of `{key}` is not a number; write a decimal number such as 0.1 or 1e-5",
+                shown(value)
             ))
         })?;
         *slot = Some(v);
@@ -311,7 +318,12 @@ pub fn parse_spec(s: &str) -> Result<RuleSpec> {
                 eps: pick(&ADAM_EPS, adam[2])?,
             }
         }
-        Some(other) => return Err(bad(format!("`opt` must be `sgd` or `adam`, got `{other}`"))),
+        Some(other) => {
+            return Err(bad(format!(
+                "`opt` must be `sgd` or `adam`, got `{}`",
+                shown(other)
+            )))
+        }
     };
 
     let resolved: Vec<f64> = def
@@ -325,6 +337,20 @@ pub fn parse_spec(s: &str) -> Result<RuleSpec> {
     }
     let rule = (def.build)(&resolved)?;
     Ok(RuleSpec { rule, step })
+}
+
+/// `text` as it is quoted in an error message: control characters (a line break, a tab, ...)
+/// are written as escapes, so every message stays on one line.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn accepted_keys(def: &RuleDef) -> String {
@@ -391,26 +417,40 @@ impl Serialize for RuleSpec {
     }
 }
 
-/// The accepted JSON shapes of a spec.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SpecRepr {
-    Text(String),
-    Object(serde_json::Map<String, serde_json::Value>),
+/// Reads a spec from either of its JSON shapes: a spec string or an object. A visitor (rather
+/// than an untagged enum) lets the deserializer's own errors through, so a syntax error keeps
+/// its position and a wrong type says which type was found.
+struct SpecVisitor;
+
+impl<'de> Visitor<'de> for SpecVisitor {
+    type Value = RuleSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "an IP rule spec: a string like \"triesch:mu=0.1\" or an object like {\"rule\": \"triesch\", \"mu\": 0.1}",
+        )
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<RuleSpec, E> {
+        parse_spec(text).map_err(E::custom)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut access: A,
+    ) -> std::result::Result<RuleSpec, A::Error> {
+        let mut map = serde_json::Map::new();
+        while let Some((key, value)) = access.next_entry::<String, serde_json::Value>()? {
+            map.insert(key, value);
+        }
+        let text = object_to_spec(&map).map_err(A::Error::custom)?;
+        parse_spec(&text).map_err(A::Error::custom)
+    }
 }
 
 impl<'de> Deserialize<'de> for RuleSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let repr = SpecRepr::deserialize(deserializer).map_err(|_| {
-            D::Error::custom(
-                "an IP rule spec must be a string like \"triesch:mu=0.1\" or an object like {\"rule\": \"triesch\", \"mu\": 0.1}",
-            )
-        })?;
-        let text = match repr {
-            SpecRepr::Text(s) => s,
-            SpecRepr::Object(map) => object_to_spec(&map).map_err(D::Error::custom)?,
-        };
-        parse_spec(&text).map_err(D::Error::custom)
+        deserializer.deserialize_any(SpecVisitor)
     }
 }
 
@@ -428,7 +468,8 @@ fn object_to_spec(
     };
     if name.contains([':', ',', '=']) {
         return Err(format!(
-            "the \"rule\" field `{name}` must be a bare rule name; put parameters in their own fields"
+            "the \"rule\" field `{}` must be a bare rule name; put parameters in their own fields",
+            shown(&name)
         ));
     }
     let mut items = Vec::new();
@@ -439,17 +480,26 @@ fn object_to_spec(
         let text = match value {
             serde_json::Value::Number(n) => match n.as_f64() {
                 Some(v) => fmt_num(v),
-                None => return Err(format!("field \"{key}\" is not a representable number")),
+                None => {
+                    return Err(format!(
+                        "field \"{}\" is not a representable number",
+                        shown(key)
+                    ))
+                }
             },
             serde_json::Value::String(s) if !s.contains([',', '=', ':']) => s.clone(),
             _ => {
                 return Err(format!(
-                    "field \"{key}\" must be a number (or, for \"opt\", \"sgd\" or \"adam\")"
+                    "field \"{}\" must be a number (or, for \"opt\", \"sgd\" or \"adam\")",
+                    shown(key)
                 ))
             }
         };
         if key.contains([',', '=', ':']) {
-            return Err(format!("field name \"{key}\" is not a parameter key"));
+            return Err(format!(
+                "field name \"{}\" is not a parameter key",
+                shown(key)
+            ));
         }
         items.push(format!("{key}={text}"));
     }

@@ -10,6 +10,22 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+
+/// The largest synaptic or intrinsic learning rate a config accepts. Far beyond any rate that
+/// trains (the `lr-stability` figure sweeps up to a few hundred), it exists so that values
+/// like 1e308 are caught as typos rather than overflowing the first update.
+pub const MAX_LR: f64 = 1e9;
+
+/// Formats a number for an error message: plainly in the usual range, in scientific notation
+/// when very large or small (so 1e308 is not printed as 309 digits).
+pub(crate) fn show_number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e6).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// Where a run's data comes from.
 ///
 /// In JSON: `"shipped"`, `{"dir": "PATH"}` or `{"synthetic": {...}}`.
@@ -192,10 +208,13 @@ impl TrainConfig {
         if self.steps == 0 {
             return Err(ConfigError::new("steps", "must be ≥ 1, got 0"));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
             return Err(ConfigError::new(
                 "lr",
-                format!("must be finite and > 0, got {}", self.lr),
+                format!(
+                    "must be finite and > 0 and at most {MAX_LR:e}, got {}",
+                    show_number(self.lr)
+                ),
             ));
         }
         if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
@@ -204,10 +223,13 @@ impl TrainConfig {
                 format!("must be in [0, 1), got {}", self.momentum),
             ));
         }
-        if !(self.ip_lr.is_finite() && self.ip_lr >= 0.0) {
+        if !(self.ip_lr.is_finite() && self.ip_lr >= 0.0 && self.ip_lr <= MAX_LR) {
             return Err(ConfigError::new(
                 "ip_lr",
-                format!("must be finite and ≥ 0, got {}", self.ip_lr),
+                format!(
+                    "must be finite and ≥ 0 and at most {MAX_LR:e}, got {}",
+                    show_number(self.ip_lr)
+                ),
             ));
         }
         if self.eval_every == 0 {
@@ -321,6 +343,12 @@ pub(crate) fn parse_json_naming_key<T: DeserializeOwned>(
     text: &str,
     prefix: &str,
 ) -> Result<T, ConfigError> {
+    // Decode the text directly first: that path rejects duplicate keys, which a detour
+    // through `serde_json::Value` would silently merge (last one winning).
+    let direct_error = match serde_json::from_str::<T>(text) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         ConfigError::new(
             if prefix.is_empty() {
@@ -331,7 +359,27 @@ pub(crate) fn parse_json_naming_key<T: DeserializeOwned>(
             format!("not valid JSON: {e}"),
         )
     })?;
-    from_value_naming_key(value, prefix)
+    if !value.is_object() {
+        return Err(ConfigError::new(
+            if prefix.is_empty() {
+                "<file>"
+            } else {
+                prefix.trim_end_matches('.')
+            },
+            "expected a JSON object of settings, e.g. {\"steps\": 1000}",
+        ));
+    }
+    let whole = if prefix.is_empty() {
+        "<file>".to_string()
+    } else {
+        prefix.trim_end_matches('.').to_string()
+    };
+    match from_value_naming_key::<T>(value, prefix) {
+        // Only the direct decoding failed (a duplicate key): report its error.
+        Ok(_) => Err(ConfigError::new(whole, direct_error.to_string())),
+        Err(e) if e.key == whole => Err(ConfigError::new(e.key, direct_error.to_string())),
+        Err(e) => Err(e),
+    }
 }
 
 /// As [`parse_json_naming_key`] for an already parsed value.

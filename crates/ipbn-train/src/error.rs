@@ -15,12 +15,31 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// A new error for `key`.
+    ///
+    /// Control characters in the key or message (e.g. a newline inside a JSON key) are
+    /// escaped, so the error always prints as one line.
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
-            key: key.into(),
-            message: message.into(),
+            key: one_line(key.into()),
+            message: one_line(message.into()),
         }
     }
+}
+
+/// Escapes control characters so that `s` prints on one line.
+fn one_line(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Errors from building, training and sweeping networks.

@@ -411,8 +411,9 @@ fn eighty_percent(n: usize) -> usize {
 /// # Errors
 /// [`DataError::MissingDir`] if `dir` is not a folder, [`DataError::NoMnistFiles`] if it
 /// holds neither pair, [`DataError::MissingPartner`] if a pair is incomplete,
-/// [`DataError::ShapeMismatch`] if training and test images differ in size, and any error
-/// of reading the files.
+/// [`DataError::ShapeMismatch`] if training and test images differ in size,
+/// [`DataError::Invalid`] (naming the images file) if the training or test set is empty or a
+/// lone pair holds fewer than 2 images to split, and any error of reading the files.
 pub fn load_dir(dir: &Path) -> Result<Split, DataError> {
     let expected = MNIST_FILES.join(", ");
     if !dir.is_dir() {
@@ -443,11 +444,14 @@ pub fn load_dir(dir: &Path) -> Result<Split, DataError> {
                     test_cols: test_imgs.cols,
                 });
             }
-            for d in [&train, &test] {
+            for (d, file, role) in [(&train, &tr.0, "training"), (&test, &te.0, "test")] {
                 if d.is_empty() {
                     return Err(DataError::invalid(
-                        &d.name,
-                        "holds no images; check the files in the --data folder",
+                        file.display().to_string(),
+                        format!(
+                            "holds no images, but the {role} set needs at least one; check \
+                             the files in the --data folder"
+                        ),
                     ));
                 }
             }
@@ -464,6 +468,17 @@ pub fn load_dir(dir: &Path) -> Result<Split, DataError> {
                 "mnist-train"
             };
             let (all, _) = load_pair(&pair.0, &pair.1, name)?;
+            if all.len() < 2 {
+                return Err(DataError::invalid(
+                    pair.0.display().to_string(),
+                    format!(
+                        "holds {} image(s), but a lone pair of files is split 80/20 into \
+                         training and test sets, which needs at least 2; add the other pair \
+                         of MNIST files or more images",
+                        all.len()
+                    ),
+                ));
+            }
             let (train, test) = all.split_at(eighty_percent(all.len()))?;
             Ok(Split {
                 train,
