@@ -93,15 +93,19 @@ impl BatchSizeConfig {
                 "{id}: batches must be non-empty and ≥ 1, and examples ≥ 1"
             )));
         }
-        if !(self.lr_per_example.is_finite() && self.lr_per_example > 0.0)
-            || !(self.ip_lr_per_example.is_finite() && self.ip_lr_per_example >= 0.0)
-        {
+        let rates_ok = self.lr_per_example.is_finite()
+            && self.lr_per_example > 0.0
+            && self.ip_lr_per_example.is_finite()
+            && self.ip_lr_per_example >= 0.0;
+        if !rates_ok {
             return Err(CliError::Usage(format!(
                 "{id}: lr_per_example must be finite and > 0, ip_lr_per_example finite and ≥ 0"
             )));
         }
         if self.conditions.is_empty() {
-            return Err(CliError::Usage(format!("{id}: give at least one condition")));
+            return Err(CliError::Usage(format!(
+                "{id}: give at least one condition"
+            )));
         }
         Ok(())
     }
@@ -263,13 +267,21 @@ impl Figure for BatchSize {
             .flat_map(|s| s.diverged.iter().map(|d| d.count))
             .sum();
         let finding = format!(
-            "Final test accuracy after {} training examples with rates scaled linearly in the batch (lr {} and IP η {} per example, i.e. {} and {} at batch 60; an assumption, the sources have no such experiment): {}.{}",
+            "Final test accuracy after {} training examples with rates scaled linearly in the batch (lr {} and IP η {} per example, i.e. {} and {} at batch 60; an assumption, the sources have no such experiment): {}.{}{}",
             cfg.examples,
             common::sig3(cfg.lr_per_example),
             common::sig3(cfg.ip_lr_per_example),
             common::sig3(cfg.lr_per_example * 60.0),
             common::sig3(cfg.ip_lr_per_example * 60.0),
             parts.join("; "),
+            if bmax > 1 {
+                format!(
+                    " At batch {bmax} a run takes only {} steps.",
+                    cfg.examples.div_ceil(bmax)
+                )
+            } else {
+                String::new()
+            },
             if n_div > 0 {
                 format!(" {n_div} runs diverged.")
             } else {
@@ -368,7 +380,10 @@ fn draw(
                 chart = chart.note(format!(
                     "{}: undefined at batch {} (not drawn)",
                     conds[c].label,
-                    u.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+                    u.iter()
+                        .map(|b| b.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }

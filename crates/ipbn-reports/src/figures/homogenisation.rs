@@ -63,7 +63,6 @@ impl Figure for Homogenisation {
             })
             .collect();
 
-        let last_layer = &series[depth - 1];
         let end = |s: &Series| -> f64 {
             if s.x.last() == Some(&(cfg.base.steps as f64)) {
                 s.mean.last().copied().unwrap_or(f64::NAN)
@@ -76,34 +75,71 @@ impl Figure for Homogenisation {
                 .position(|&x| x == 0.0)
                 .map_or(f64::NAN, |i| s.mean[i])
         };
-        let plain = runs.conds.iter().position(|c| c.label == "plain");
+        let per_layer = |c: usize, f: &dyn Fn(&Series) -> f64| -> String {
+            (0..depth)
+                .map(|l| sig3(f(&series[l][c])))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
         let parts: Vec<String> = runs
             .conds
             .iter()
             .enumerate()
-            .map(|(c, cond)| {
-                let e = end(&last_layer[c]);
-                let rel = match plain {
-                    Some(p) if p != c && end(&last_layer[p]) > 0.0 && e.is_finite() => {
-                        format!(" ({}× plain's)", sig3(e / end(&last_layer[p])))
-                    }
-                    _ => String::new(),
-                };
-                format!("{} {}{rel}", cond.label, sig3(e))
-            })
+            .map(|(c, cond)| format!("{} {}", cond.label, per_layer(c, &end)))
             .collect();
-        let most = (0..nc)
-            .filter(|&c| end(&last_layer[c]).is_finite())
-            .max_by(|&a, &b| end(&last_layer[a]).total_cmp(&end(&last_layer[b])));
-        let finding = format!(
-            "Mean |correlation| between the units of hidden layer {depth} after {} steps (bn-mnist's runs; {} before training): {}.{}",
-            cfg.base.steps,
-            sig3(start(&last_layer[0])),
-            parts.join(", "),
-            match most {
-                Some(c) => format!(" The most alike units are under {}.", runs.conds[c].label),
-                None => String::new(),
+        // The largest final value over conditions and layers, and plain's in that layer.
+        let mut most: Option<(usize, usize, f64)> = None;
+        for (l, layer) in series.iter().enumerate() {
+            for (c, s) in layer.iter().enumerate() {
+                let e = end(s);
+                if e.is_finite() && most.is_none_or(|(_, _, m)| e > m) {
+                    most = Some((l, c, e));
+                }
             }
+        }
+        let plain = runs.conds.iter().position(|c| c.label == "plain");
+        let most_text = match (most, plain) {
+            (Some((l, c, e)), Some(p)) if c != p => format!(
+                " The most alike units are in hidden layer {} under {} ({}, {}× plain's {}).",
+                l + 1,
+                runs.conds[c].label,
+                sig3(e),
+                sig3(e / end(&series[l][p])),
+                sig3(end(&series[l][p]))
+            ),
+            (Some((l, c, e)), _) => format!(
+                " The most alike units are in hidden layer {} under {} ({}).",
+                l + 1,
+                runs.conds[c].label,
+                sig3(e)
+            ),
+            _ => String::new(),
+        };
+        // IP conditions above plain in some layer.
+        let homog: Vec<String> = match plain {
+            Some(p) => runs
+                .conds
+                .iter()
+                .enumerate()
+                .filter(|(_, cond)| cond.condition.rule_spec().is_some())
+                .filter_map(|(c, cond)| {
+                    let layers: Vec<String> = (0..depth)
+                        .filter(|&l| end(&series[l][c]) > end(&series[l][p]))
+                        .map(|l| (l + 1).to_string())
+                        .collect();
+                    (!layers.is_empty())
+                        .then(|| format!("{} (layer {})", cond.label, layers.join(", ")))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let finding = format!(
+            "Mean |correlation| between units of hidden layers {} after {} steps (bn-mnist's runs; {} before training): {}.{most_text} IP conditions whose units end more alike than plain's: {}.",
+            (1..=depth).map(|l| l.to_string()).collect::<Vec<_>>().join(" / "),
+            cfg.base.steps,
+            per_layer(0, &start),
+            parts.join("; "),
+            if homog.is_empty() { String::from("none") } else { homog.join(", ") }
         );
 
         let mut files = draw(ctx, self.id(), &cfg, &runs, &series)?;
@@ -136,7 +172,7 @@ impl Figure for Homogenisation {
                             "label": cond.label,
                             "condition": cond.canonical(),
                             "correlation_per_layer": (0..depth).map(|l| common::series_json(&series[l][c])).collect::<Vec<_>>(),
-                            "final_last_layer": common::num_or(end(&last_layer[c]), "diverged"),
+                            "final_per_layer": (0..depth).map(|l| common::num_or(end(&series[l][c]), "diverged")).collect::<Vec<_>>(),
                         })
                     })
                     .collect(),
@@ -161,12 +197,10 @@ fn draw(
     series: &[Vec<Series>],
 ) -> Result<Vec<std::path::PathBuf>, PlotError> {
     let depth = series.len();
-    let cols = depth + 1;
-    let rows = 1;
     plot::save_figure(
         &ctx.out_dir,
         id,
-        560 * cols as u32,
+        560 * depth as u32 + 380,
         720,
         |area: &Area<'_>| {
             let area = plot::titled(
@@ -177,7 +211,9 @@ fn draw(
                     if runs.seeds.len() == 1 { "" } else { "s" }
                 ),
             )?;
-            let cells = area.split_evenly((rows, cols));
+            let mut weights = vec![560.0; depth];
+            weights.push(380.0);
+            let cells = plot::split_cols(&area, &weights)?;
             let mut entries = Vec::new();
             for (l, layer) in series.iter().enumerate() {
                 let p = plot::layout::panel(&cells[l], l, &format!("hidden layer {}", l + 1))?;

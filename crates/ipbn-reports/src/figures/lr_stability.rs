@@ -49,7 +49,7 @@ pub struct LrStabilityConfig {
 }
 
 impl LrStabilityConfig {
-    /// The full protocol: 1,000 steps per run, learning rates 0.01 … 300, 2 seeds.
+    /// The full protocol: 1,000 steps per run, learning rates 0.01 … 100, 2 seeds.
     pub fn full() -> Self {
         LrStabilityConfig {
             conditions: [
@@ -62,7 +62,7 @@ impl LrStabilityConfig {
             ]
             .map(String::from)
             .to_vec(),
-            lrs: vec![0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0],
+            lrs: vec![0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
             ip_lrs: vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0],
             lr_b: 1.0,
             base: TrainConfig {
@@ -118,7 +118,9 @@ impl LrStabilityConfig {
             )));
         }
         if self.conditions.is_empty() {
-            return Err(CliError::Usage(format!("{id}: give at least one condition")));
+            return Err(CliError::Usage(format!(
+                "{id}: give at least one condition"
+            )));
         }
         Ok(())
     }
@@ -141,7 +143,11 @@ struct Line {
 }
 
 /// Final accuracy per point and seed (NaN for diverged runs), and the diverged counts.
-fn line_values(line: &Line, seeds: usize, outcomes: &[Outcome]) -> (Vec<Vec<f64>>, Vec<(f64, usize)>) {
+fn line_values(
+    line: &Line,
+    seeds: usize,
+    outcomes: &[Outcome],
+) -> (Vec<Vec<f64>>, Vec<(f64, usize)>) {
     let mut per_seed = vec![vec![f64::NAN; line.x.len()]; seeds];
     let mut diverged = Vec::new();
     for (p, &x) in line.x.iter().enumerate() {
@@ -164,13 +170,13 @@ fn line_values(line: &Line, seeds: usize, outcomes: &[Outcome]) -> (Vec<Vec<f64>
 
 /// The best point of `s` (largest mean accuracy; the first of equals).
 fn best(s: &Series) -> Option<(f64, f64)> {
-    s.x.iter()
-        .zip(&s.mean)
-        .filter(|(_, m)| m.is_finite())
-        .fold(None, |acc: Option<(f64, f64)>, (&x, &m)| match acc {
+    s.x.iter().zip(&s.mean).filter(|(_, m)| m.is_finite()).fold(
+        None,
+        |acc: Option<(f64, f64)>, (&x, &m)| match acc {
             Some((_, bm)) if bm >= m => acc,
             _ => Some((x, m)),
-        })
+        },
+    )
 }
 
 /// Where `s` first fails *above its best point* on `grid` (so that a rate too small to
@@ -211,7 +217,9 @@ impl Figure for LrStability {
         cfg.validate(self.id())?;
         let split = common::load_split(ctx)?;
         let n_seeds = common::seed_count(ctx, cfg.seeds, self.id())?;
-        let seeds: Vec<u64> = (0..n_seeds).map(|r| common::run_seed(cfg.seed, r)).collect();
+        let seeds: Vec<u64> = (0..n_seeds)
+            .map(|r| common::run_seed(cfg.seed, r))
+            .collect();
 
         let mut configs: Vec<TrainConfig> = Vec::new();
         let mut push = |cond: &NetCond, lr: f64, ip_lr: f64| -> Vec<usize> {
@@ -314,6 +322,9 @@ impl Figure for LrStability {
             .map(|(s, l)| {
                 let (bx, bm) = best(s).unwrap_or((f64::NAN, f64::NAN));
                 let fail = match first_failure(s, &cfg.lrs, cfg.fail_below) {
+                    _ if bm.is_nan() || bm < cfg.fail_below => {
+                        format!("never reaches {}", pct(cfg.fail_below))
+                    }
                     Some((x, "diverged")) => format!("first diverges at lr {x}"),
                     Some((x, _)) => format!("first falls below {} at lr {x}", pct(cfg.fail_below)),
                     None => format!(
@@ -322,7 +333,12 @@ impl Figure for LrStability {
                         cfg.lrs.last().copied().unwrap_or(f64::NAN)
                     ),
                 };
-                format!("{} peaks at {} (lr {}) and {fail}", l.cond.label, pct(bm), sig3(bx))
+                format!(
+                    "{} peaks at {} (lr {}) and {fail}",
+                    l.cond.label,
+                    pct(bm),
+                    sig3(bx)
+                )
             })
             .collect();
         let ref_of = |act: Activation| -> f64 {
@@ -336,14 +352,20 @@ impl Figure for LrStability {
             .zip(&lines_b)
             .map(|(s, l)| {
                 let (bx, bm) = best(s).unwrap_or((f64::NAN, f64::NAN));
-                let fail = first_failure(s, &cfg.ip_lrs, cfg.fail_below)
-                    .map_or(String::from("never below"), |(x, why)| {
-                        if why == "diverged" {
-                            format!("diverges at η {x}")
-                        } else {
-                            format!("below {} from η {x}", pct(cfg.fail_below))
-                        }
-                    });
+                let fail = if bm.is_nan() || bm < cfg.fail_below {
+                    format!("never reaches {}", pct(cfg.fail_below))
+                } else {
+                    first_failure(s, &cfg.ip_lrs, cfg.fail_below).map_or(
+                        format!("never below {}", pct(cfg.fail_below)),
+                        |(x, why)| {
+                            if why == "diverged" {
+                                format!("diverges at η {x}")
+                            } else {
+                                format!("below {} from η {x}", pct(cfg.fail_below))
+                            }
+                        },
+                    )
+                };
                 format!(
                     "{} best {} at η {} (no IP: {}), {}",
                     l.cond.label,
@@ -354,13 +376,50 @@ impl Figure for LrStability {
                 )
             })
             .collect();
+        // Is each IP condition more robust than plain? Compare where they first fail.
+        let fail_x = |s: &Series| {
+            first_failure(s, &cfg.lrs, cfg.fail_below).map_or(f64::INFINITY, |(x, _)| x)
+        };
+        let plain_fail = lines_a
+            .iter()
+            .position(|l| l.cond.label == "plain")
+            .map(|p| fail_x(&series_a[p]));
+        let verdict = match plain_fail {
+            Some(pf) => {
+                let (mut more, mut not): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+                for (s, l) in series_a.iter().zip(&lines_a) {
+                    if l.cond.label == "plain" {
+                        continue;
+                    }
+                    if fail_x(s) > pf {
+                        more.push(&l.cond.label);
+                    } else {
+                        not.push(&l.cond.label);
+                    }
+                }
+                format!(
+                    " Tolerating a larger learning rate than plain: {}; not: {}.",
+                    if more.is_empty() {
+                        "none".into()
+                    } else {
+                        more.join(", ")
+                    },
+                    if not.is_empty() {
+                        "none".into()
+                    } else {
+                        not.join(", ")
+                    }
+                )
+            }
+            None => String::new(),
+        };
         let n_div: usize = series_a
             .iter()
             .chain(&series_b)
             .flat_map(|s| s.diverged.iter().map(|d| d.count))
             .sum();
         let finding = format!(
-            "After {} steps (Shaw et al.'s protocol is unknown; steps, grids and IP η {} are assumed), looking above each condition's best learning rate: {}. Over the intrinsic rate η at lr {}: {}. {} runs diverged (non-finite loss), marked × and never averaged.",
+            "After {} steps (Shaw et al.'s protocol is unknown; steps, grids and IP η {} are assumed), looking above each condition's best learning rate: {}.{verdict} Over the intrinsic rate η at lr {}: {}. {} runs diverged (non-finite loss; marked × and never averaged); a failing sigmoid network mostly saturates to chance accuracy instead.",
             cfg.base.steps,
             cfg.base.ip_lr,
             fails.join("; "),
@@ -455,13 +514,16 @@ fn draw(
                 cfg.base.ip_lr
             ),
         )?;
-        XyChart::new("synaptic learning rate (SGD step size)", "final test accuracy (fraction correct)")
-            .log_x()
-            .y_range(0.0, 1.0)
-            .series_all(a.iter().cloned().map(Series::markers))
-            .line(RefLine::Horizontal(0.1, Some("chance (10 classes)".into())))
-            .legend(LegendPos::Right)
-            .draw(&pa)?;
+        XyChart::new(
+            "synaptic learning rate (SGD step size)",
+            "final test accuracy (fraction correct)",
+        )
+        .log_x()
+        .y_range(0.0, 1.0)
+        .series_all(a.iter().cloned().map(Series::markers))
+        .line(RefLine::Horizontal(0.1, Some("chance (10 classes)".into())))
+        .legend(LegendPos::Right)
+        .draw(&pa)?;
         let pb = plot::layout::panel(
             &rows[1],
             1,
@@ -470,14 +532,16 @@ fn draw(
                 cfg.lr_b
             ),
         )?;
-        XyChart::new("intrinsic learning rate η (SGD step of α, k)", "final test accuracy (fraction correct)")
-            .log_x()
-            .y_range(0.0, 1.0)
-            .series_all(refs.iter().cloned())
-            .series_all(b.iter().cloned().map(Series::markers))
-            .line(RefLine::Horizontal(0.1, Some("chance (10 classes)".into())))
-            .legend(LegendPos::Right)
-            .draw(&pb)?;
+        XyChart::new(
+            "intrinsic learning rate η (SGD step of α, k)",
+            "final test accuracy (fraction correct)",
+        )
+        .log_x()
+        .y_range(0.0, 1.0)
+        .series_all(refs.iter().cloned())
+        .series_all(b.iter().cloned().map(Series::markers))
+        .legend(LegendPos::Right)
+        .draw(&pb)?;
         Ok(())
     })
 }

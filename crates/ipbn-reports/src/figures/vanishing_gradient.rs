@@ -191,11 +191,7 @@ impl Figure for VanishingGradient {
             let rs = runs.runs(c);
             let vals: Vec<Vec<f64>> = rs
                 .iter()
-                .map(|r| {
-                    (0..=depth)
-                        .map(|l| window_grad(r, l, from, to))
-                        .collect()
-                })
+                .map(|r| (0..=depth).map(|l| window_grad(r, l, from, to)).collect())
                 .collect();
             common::summary_series(
                 &runs.conds[c],
@@ -316,8 +312,32 @@ impl Figure for VanishingGradient {
         let diverged: usize = (0..nc)
             .map(|c| runs.runs(c).iter().filter(|r| r.diverged).count())
             .sum();
+        let learners: Vec<&str> = runs
+            .conds
+            .iter()
+            .enumerate()
+            .filter(|&(c, _)| final_acc[c] >= 0.5)
+            .map(|(_, cond)| cond.label.as_str())
+            .collect();
+        let ip_above = runs.conds.iter().enumerate().any(|(c, cond)| {
+            cond.condition.rule_spec().is_some()
+                && plain.is_some_and(|p| first_late[c] > first_late[p])
+        });
+        let verdict = match (ip_above, learners.is_empty()) {
+            (true, _) if learners.iter().all(|l| !l.starts_with("ip")) => format!(
+                " IP enlarges the first layer's gradient over plain's, but within this run only {} learns (accuracy ≥ 50 %): larger gradients alone do not make the deep sigmoid network learn here.",
+                if learners.is_empty() { String::from("no condition") } else { learners.join(", ") }
+            ),
+            (true, _) => format!(
+                " IP enlarges the first layer's gradient over plain's; conditions reaching ≥ 50 % accuracy: {}.",
+                learners.join(", ")
+            ),
+            (false, _) => String::from(
+                " No IP condition raises the first layer's gradient above plain's, which disagrees with Shaw et al. 2020.",
+            ),
+        };
         let finding = format!(
-            "In a {}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, IP η {}; Shaw et al.'s protocol is unknown, these are assumed), the first layer's weight-gradient norm over the last {:.0} % of {} steps (geometric mean over {} seeds) is: {}. Final test accuracy: {}{}.",
+            "In a {}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, IP η {}; Shaw et al.'s protocol is unknown, these are assumed), the first layer's weight-gradient norm over the last {:.0} % of {} steps (geometric mean over {} seed{}) is: {}. Final test accuracy: {}{}.{verdict}",
             depth,
             cfg.base.hidden[0],
             match cfg.base.init {
@@ -329,6 +349,7 @@ impl Figure for VanishingGradient {
             100.0 * cfg.window,
             cfg.base.steps,
             runs.seeds.len(),
+            if runs.seeds.len() == 1 { "" } else { "s" },
             parts.join("; "),
             acc_text.join(", "),
             if diverged > 0 {
@@ -411,6 +432,85 @@ struct Drawn<'a> {
     acc: &'a [Series],
 }
 
+/// A log y range in whole decades that covers the bulk of the data: from two decades below
+/// the lowest *median* of any series (a series' typical value) to the largest value. A
+/// transient far below that (e.g. a rule that saturates every unit for a while) would
+/// otherwise squeeze every other line into a few pixels; such values are cut at the frame
+/// and named in a note (their numbers are in the JSON).
+struct LogRange {
+    lo: f64,
+    hi: f64,
+}
+
+impl LogRange {
+    fn of<'a>(series: impl Iterator<Item = &'a Series> + Clone) -> Option<LogRange> {
+        let positive = |v: &f64| v.is_finite() && *v > 0.0;
+        let mut medians = Vec::new();
+        let mut hi = f64::NEG_INFINITY;
+        let mut lo_all = f64::INFINITY;
+        for s in series {
+            let mut m: Vec<f64> = s.mean.iter().copied().filter(positive).collect();
+            if m.is_empty() {
+                continue;
+            }
+            m.sort_by(f64::total_cmp);
+            medians.push(m[m.len() / 2]);
+            for v in
+                s.hi.iter()
+                    .flatten()
+                    .chain(&s.mean)
+                    .chain(s.lo.iter().flatten())
+            {
+                if positive(v) {
+                    hi = hi.max(*v);
+                    lo_all = lo_all.min(*v);
+                }
+            }
+        }
+        let floor = medians.iter().copied().fold(f64::INFINITY, f64::min);
+        if !(floor.is_finite() && hi.is_finite()) {
+            return None;
+        }
+        let lo = (floor / 100.0).max(lo_all);
+        Some(LogRange {
+            lo: 10f64.powf(lo.log10().floor()),
+            hi: 10f64.powf(hi.log10().ceil()),
+        })
+    }
+
+    /// Sets the range on `chart`; returns it with a note for each series of `series` cut
+    /// below it (drawn under the figure's legend, so that no note covers data).
+    fn apply(
+        this: &Option<LogRange>,
+        mut chart: XyChart,
+        series: &[Series],
+        panel: &str,
+    ) -> (XyChart, Vec<String>) {
+        let mut notes = Vec::new();
+        let Some(r) = this else {
+            return (chart, notes);
+        };
+        chart = chart.y_range(r.lo, r.hi);
+        for s in series {
+            let min = s
+                .mean
+                .iter()
+                .chain(s.lo.iter().flatten())
+                .copied()
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .fold(f64::INFINITY, f64::min);
+            if min < r.lo {
+                notes.push(format!(
+                    "{panel}: {} reaches {} (below the frame)",
+                    s.label,
+                    sig3(min)
+                ));
+            }
+        }
+        (chart, notes)
+    }
+}
+
 fn draw(
     ctx: &FigureContext,
     id: &str,
@@ -420,50 +520,29 @@ fn draw(
 ) -> Result<Vec<std::path::PathBuf>, PlotError> {
     let depth = cfg.base.hidden.len();
     // Panels (a) and (b) share their y range so that early and late compare directly.
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for s in d.early.iter().chain(d.late) {
-        for v in s
-            .lo
-            .iter()
-            .flatten()
-            .chain(s.hi.iter().flatten())
-            .chain(&s.mean)
-        {
-            if v.is_finite() && *v > 0.0 {
-                lo = lo.min(*v);
-                hi = hi.max(*v);
-            }
-        }
-    }
-    let y_range = (lo.is_finite() && hi.is_finite()).then(|| {
-        (
-            10f64.powf(lo.log10().floor()),
-            10f64.powf(hi.log10().ceil()),
-        )
-    });
+    let ab = LogRange::of(d.early.iter().chain(d.late));
+    let c_range = LogRange::of(d.first.iter());
     let layer_axis = format!("layer (1 = first hidden, {} = output)", depth + 1);
     plot::save_figure(&ctx.out_dir, id, 1900, 1300, |area: &Area<'_>| {
         let area = plot::titled(
             area,
             &format!(
-                "{} sigmoid hidden layers of {} units, batch {}, lr {}: geometric mean and range over {} seeds",
+                "{} sigmoid hidden layers of {} units, batch {}, lr {}: geometric mean and range over {} seed{}",
                 depth,
                 cfg.base.hidden[0],
                 cfg.base.batch,
                 cfg.base.lr,
-                runs.seeds.len()
+                runs.seeds.len(),
+                if runs.seeds.len() == 1 { "" } else { "s" }
             ),
         )?;
         let cells = area.split_evenly((2, 3));
-        let grad_chart = |series: &[Series]| {
-            let mut c = XyChart::new(layer_axis.clone(), "weight-gradient norm ‖∂L/∂W‖")
+        let grad_chart = |series: &[Series], panel: &str| {
+            let c = XyChart::new(layer_axis.clone(), "weight-gradient norm ‖∂L/∂W‖")
                 .log_y()
                 .series_all(series.iter().cloned().map(Series::markers))
                 .legend(LegendPos::Hidden);
-            if let Some((a, b)) = y_range {
-                c = c.y_range(a, b);
-            }
-            c
+            LogRange::apply(&ab, c, series, panel)
         };
         let steps = cfg.base.steps as f64;
         let a = plot::layout::panel(
@@ -474,7 +553,8 @@ fn draw(
                 cfg.window * steps
             ),
         )?;
-        grad_chart(d.early).draw(&a)?;
+        let (chart, mut cut) = grad_chart(d.early, "(a)");
+        chart.draw(&a)?;
         let b = plot::layout::panel(
             &cells[1],
             1,
@@ -483,13 +563,21 @@ fn draw(
                 (1.0 - cfg.window) * steps
             ),
         )?;
-        grad_chart(d.late).draw(&b)?;
+        let (chart, more) = grad_chart(d.late, "(b)");
+        chart.draw(&b)?;
+        cut.extend(more);
         let c = plot::layout::panel(&cells[2], 2, "first-layer gradient over training")?;
-        XyChart::new("training step", "first-layer gradient norm")
-            .log_y()
-            .series_all(d.first.iter().cloned())
-            .legend(LegendPos::Hidden)
-            .draw(&c)?;
+        let (chart, more) = LogRange::apply(
+            &c_range,
+            XyChart::new("training step", "first-layer gradient norm")
+                .log_y()
+                .series_all(d.first.iter().cloned())
+                .legend(LegendPos::Hidden),
+            d.first,
+            "(c)",
+        );
+        chart.draw(&c)?;
+        cut.extend(more);
         let dd = plot::layout::panel(&cells[3], 3, "mean slope θ′(u) per layer, at the end")?;
         let hidden_x: Vec<f64> = (1..=depth).map(|l| l as f64).collect();
         let mut before = Series::new("before training", hidden_x, d.initial_slope.to_vec())
@@ -521,6 +609,12 @@ fn draw(
         );
         let f = cells[5].margin(40, 10, 30, 10);
         plot::draw_legend(&f, &entries, 1, plot::LEGEND_SIZE)?;
+        // Values cut at a panel's frame (every number is in the JSON).
+        let (_, lh) = plot::legend_size(&f, &entries, 1, plot::LEGEND_SIZE)?;
+        let style = plot::font(plot::LEGEND_SIZE);
+        for (i, line) in cut.iter().enumerate() {
+            f.draw_text(line, &style, (8, lh as i32 + 16 + 26 * i as i32))?;
+        }
         Ok(())
     })
 }
