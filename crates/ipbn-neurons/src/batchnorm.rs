@@ -180,6 +180,153 @@ fn inv_sqrt(var_eps: f64) -> f64 {
     }
 }
 
+crate::multiversion! {
+    /// Per column `j` of the row-major `xs` (`mean.len()` columns): the mean into `mean[j]`,
+    /// then Σ (x − mean)² into `ss[j]`, each summed in `f64` in row order.
+    fn batch_moments<T: Real>(xs: &[T], mean: &mut [f64], ss: &mut [f64]) {
+        let w = mean.len();
+        mean.fill(0.0);
+        ss.fill(0.0);
+        if w == 0 {
+            return;
+        }
+        for row in xs.chunks_exact(w) {
+            for (s, &v) in mean.iter_mut().zip(row) {
+                *s += v.to_f64_exact();
+            }
+        }
+        let m = (xs.len() / w) as f64;
+        for s in mean.iter_mut() {
+            *s /= m;
+        }
+        for row in xs.chunks_exact(w) {
+            for ((s, &mu), &v) in ss.iter_mut().zip(mean.iter()).zip(row) {
+                let d = v.to_f64_exact() - mu;
+                *s += d * d;
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Training normalisation: `x̂ = (x − mean)·inv` (rounded once, into `xhat`) and
+    /// `out = γ x̂ + β`, computed in `f64` and rounded once.
+    fn normalise_rows<T: Real>(
+        xs: &[T],
+        os: &mut [T],
+        xhat: &mut [T],
+        mean: &[f64],
+        inv: &[f64],
+        g64: &[f64],
+        b64: &[f64]
+    ) {
+        let w = mean.len();
+        if w == 0 {
+            return;
+        }
+        for ((row, orow), hrow) in xs
+            .chunks_exact(w)
+            .zip(os.chunks_exact_mut(w))
+            .zip(xhat.chunks_exact_mut(w))
+        {
+            for ((((((o, h), &v), &mu), &inv), &g), &b) in orow
+                .iter_mut()
+                .zip(hrow.iter_mut())
+                .zip(row)
+                .zip(mean)
+                .zip(inv)
+                .zip(g64)
+                .zip(b64)
+            {
+                let z = (v.to_f64_exact() - mu) * inv;
+                *h = T::c(z);
+                *o = T::c(g * z + b);
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Inference: `out = γ ((x − mean)·inv) + β`, in `f64`, rounded once.
+    fn affine_rows<T: Real>(
+        xs: &[T],
+        os: &mut [T],
+        mean: &[f64],
+        inv: &[f64],
+        g64: &[f64],
+        b64: &[f64]
+    ) {
+        let w = mean.len();
+        if w == 0 {
+            return;
+        }
+        for (row, orow) in xs.chunks_exact(w).zip(os.chunks_exact_mut(w)) {
+            for (((((o, &v), &mu), &inv), &g), &b) in orow
+                .iter_mut()
+                .zip(row)
+                .zip(mean)
+                .zip(inv)
+                .zip(g64)
+                .zip(b64)
+            {
+                *o = T::c(g * ((v.to_f64_exact() - mu) * inv) + b);
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Per column: `sg = Σ g` and `sgx = Σ g x̂`, in `f64` and row order.
+    fn grad_sums<T: Real>(gs: &[T], xhat: &[T], sg: &mut [f64], sgx: &mut [f64]) {
+        let w = sg.len();
+        sg.fill(0.0);
+        sgx.fill(0.0);
+        if w == 0 {
+            return;
+        }
+        for (grow, hrow) in gs.chunks_exact(w).zip(xhat.chunks_exact(w)) {
+            for (((sg, sgx), &g), &h) in sg.iter_mut().zip(sgx.iter_mut()).zip(grow).zip(hrow) {
+                let g = g.to_f64_exact();
+                *sg += g;
+                *sgx += g * h.to_f64_exact();
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// `dx = coef · (g − mean(g) − x̂ · mean(g x̂))`, in `f64`, rounded once.
+    fn grad_input_rows<T: Real>(
+        gs: &[T],
+        xhat: &[T],
+        dxs: &mut [T],
+        mg: &[f64],
+        mgx: &[f64],
+        coef: &[f64]
+    ) {
+        let w = mg.len();
+        if w == 0 {
+            return;
+        }
+        for ((grow, dxrow), hrow) in gs
+            .chunks_exact(w)
+            .zip(dxs.chunks_exact_mut(w))
+            .zip(xhat.chunks_exact(w))
+        {
+            for (((((dx, &g), &h), &mg), &mgx), &coef) in dxrow
+                .iter_mut()
+                .zip(grow)
+                .zip(hrow)
+                .zip(mg)
+                .zip(mgx)
+                .zip(coef)
+            {
+                *dx = T::c(coef * (g.to_f64_exact() - mg - h.to_f64_exact() * mgx));
+            }
+        }
+    }
+}
+
 impl<T: Real> BatchNorm<T> {
     /// A layer for `features` features with momentum 0.1 and eps 1e-5.
     pub fn new(features: usize) -> Self {
@@ -279,28 +426,11 @@ impl<T: Real> BatchNorm<T> {
         }
         let xc = x.as_standard_layout();
         let xs = xc.as_slice().expect("standard layout is contiguous");
-        let w = n.max(1);
         let c = &mut self.cache;
         c.fit(n);
-        // Pass 1: column sums, row by row (contiguous reads).
-        c.s1.fill(0.0);
-        for row in xs.chunks_exact(w) {
-            for (s, &v) in c.s1.iter_mut().zip(row) {
-                *s += v.to_f64_exact();
-            }
-        }
+        // Column means, then sums of squared deviations, row by row (contiguous reads).
+        batch_moments(xs, &mut c.s1, &mut c.s2);
         let mf = m as f64;
-        for s in c.s1.iter_mut() {
-            *s /= mf; // now the mean
-        }
-        // Pass 2: sums of squared deviations.
-        c.s2.fill(0.0);
-        for row in xs.chunks_exact(w) {
-            for ((s, &mu), &v) in c.s2.iter_mut().zip(&c.s1).zip(row) {
-                let d = v.to_f64_exact() - mu;
-                *s += d * d;
-            }
-        }
         let (eps, mom) = (self.eps, self.momentum);
         for j in 0..n {
             let mean = c.s1[j];
@@ -323,27 +453,7 @@ impl<T: Real> BatchNorm<T> {
         c.rows = m;
         let (mean, inv, g64, b64) = (&c.s1, &c.inv_std, &c.g64, &c.b64);
         let xhat = &mut c.xhat;
-        with_contiguous_mut(out, |os| {
-            for ((row, orow), hrow) in xs
-                .chunks_exact(w)
-                .zip(os.chunks_exact_mut(w))
-                .zip(xhat.chunks_exact_mut(w))
-            {
-                for ((((((o, h), &v), &mu), &inv), &g), &b) in orow
-                    .iter_mut()
-                    .zip(hrow.iter_mut())
-                    .zip(row)
-                    .zip(mean)
-                    .zip(inv)
-                    .zip(g64)
-                    .zip(b64)
-                {
-                    let z = (v.to_f64_exact() - mu) * inv;
-                    *h = T::c(z);
-                    *o = T::c(g * z + b);
-                }
-            }
-        });
+        with_contiguous_mut(out, |os| normalise_rows(xs, os, xhat, mean, inv, g64, b64));
         Ok(())
     }
 
@@ -371,22 +481,8 @@ impl<T: Real> BatchNorm<T> {
         }
         let xc = x.as_standard_layout();
         let xs = xc.as_slice().expect("standard layout is contiguous");
-        let w = n.max(1);
         let (mean, inv, g64, b64) = (&c.s1, &c.s2, &c.g64, &c.b64);
-        with_contiguous_mut(out, |os| {
-            for (row, orow) in xs.chunks_exact(w).zip(os.chunks_exact_mut(w)) {
-                for (((((o, &v), &mu), &inv), &g), &b) in orow
-                    .iter_mut()
-                    .zip(row)
-                    .zip(mean)
-                    .zip(inv)
-                    .zip(g64)
-                    .zip(b64)
-                {
-                    *o = T::c(g * ((v.to_f64_exact() - mu) * inv) + b);
-                }
-            }
-        });
+        with_contiguous_mut(out, |os| affine_rows(xs, os, mean, inv, g64, b64));
         Ok(())
     }
 
@@ -426,17 +522,8 @@ impl<T: Real> BatchNorm<T> {
         let m = c.rows as f64;
         let gc = grad_out.as_standard_layout();
         let gs = gc.as_slice().expect("standard layout is contiguous");
-        let w = n.max(1);
         // Σ g and Σ g x̂ per feature, row by row.
-        c.s1.fill(0.0);
-        c.s2.fill(0.0);
-        for (grow, hrow) in gs.chunks_exact(w).zip(c.xhat.chunks_exact(w)) {
-            for (((sg, sgx), &g), &h) in c.s1.iter_mut().zip(c.s2.iter_mut()).zip(grow).zip(hrow) {
-                let g = g.to_f64_exact();
-                *sg += g;
-                *sgx += g * h.to_f64_exact();
-            }
-        }
+        grad_sums(gs, &c.xhat, &mut c.s1, &mut c.s2);
         for j in 0..n {
             c.grad_beta[j] = T::c(c.s1[j]);
             c.grad_gamma[j] = T::c(c.s2[j]);
@@ -445,24 +532,7 @@ impl<T: Real> BatchNorm<T> {
         }
         // ∂L/∂x_i = γ/√(σ²+ε) · (g_i − mean(g) − x̂_i mean(g x̂)).
         let (mg, mgx, coef, xhat) = (&c.s1, &c.s2, &c.coef, &c.xhat);
-        with_contiguous_mut(grad_x, |dxs| {
-            for ((grow, dxrow), hrow) in gs
-                .chunks_exact(w)
-                .zip(dxs.chunks_exact_mut(w))
-                .zip(xhat.chunks_exact(w))
-            {
-                for (((((dx, &g), &h), &mg), &mgx), &coef) in dxrow
-                    .iter_mut()
-                    .zip(grow)
-                    .zip(hrow)
-                    .zip(mg)
-                    .zip(mgx)
-                    .zip(coef)
-                {
-                    *dx = T::c(coef * (g.to_f64_exact() - mg - h.to_f64_exact() * mgx));
-                }
-            }
-        });
+        with_contiguous_mut(grad_x, |dxs| grad_input_rows(gs, xhat, dxs, mg, mgx, coef));
         Ok(())
     }
 

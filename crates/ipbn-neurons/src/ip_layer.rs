@@ -14,7 +14,7 @@
 //! α and k are left unchanged for this step. So α and k never become NaN or infinite.
 
 use crate::batchnorm::with_contiguous_mut;
-use crate::{IpRule, Mode, NeuronError, RuleKind, StepKind, StepState};
+use crate::{kernels, IpRule, Mode, NeuronError, RuleKind, StepKind, StepState};
 use ipbn_math::{Activation, Real};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use std::sync::Arc;
@@ -88,7 +88,7 @@ struct Cache<T: Real> {
     u: Vec<T>,
     /// θ′(v) (θ′(u) without affine).
     dact: Vec<T>,
-    /// θ(u), the output (kept only without affine, for `adapt`).
+    /// θ(αx + k) (the output without affine), for `adapt`.
     y: Vec<T>,
     /// α per unit as used by the last forward (training or inference).
     pa: Vec<T>,
@@ -140,7 +140,145 @@ pub struct IpLayer<T: Real> {
     cache: Cache<T>,
 }
 
+crate::multiversion! {
+    /// Inference rows: `out = θ(αx + k)`, or `θ(γ(αx + k) + β)` when `g` (γ) is not empty.
+    fn eval_rows<T: Real>(
+        act: Activation,
+        xs: &[T],
+        os: &mut [T],
+        pa: &[T],
+        pk: &[T],
+        pg: &[T],
+        pb: &[T]
+    ) {
+        let w = pa.len();
+        if w == 0 {
+            return;
+        }
+        for (row, orow) in xs.chunks_exact(w).zip(os.chunks_exact_mut(w)) {
+            if pg.is_empty() {
+                for (((o, &v), &a), &k) in orow.iter_mut().zip(row).zip(pa).zip(pk) {
+                    *o = a * v + k;
+                }
+            } else {
+                for (((((o, &v), &a), &k), &g), &b) in
+                    orow.iter_mut().zip(row).zip(pa).zip(pk).zip(pg).zip(pb)
+                {
+                    *o = g * (a * v + k) + b;
+                }
+            }
+            kernels::activate_in_place(act, orow);
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Training rows: `out = θ(v)` and `dact = θ′(v)` with `v = αx + k`, or with `g` (γ) not
+    /// empty `u = αx + k` (kept in `u_cache`) and `v = γu + β`; `y_cache = θ(αx + k)` in both
+    /// cases (what `adapt` hands the rule), each row finished while it is in cache.
+    fn train_rows<T: Real>(
+        act: Activation,
+        xs: &[T],
+        os: &mut [T],
+        pa: &[T],
+        pk: &[T],
+        pg: &[T],
+        pb: &[T],
+        dact: &mut [T],
+        u_cache: &mut [T],
+        y_cache: &mut [T]
+    ) {
+        let w = pa.len();
+        if w == 0 {
+            return;
+        }
+        let rows = xs
+            .chunks_exact(w)
+            .zip(os.chunks_exact_mut(w))
+            .zip(dact.chunks_exact_mut(w))
+            .zip(y_cache.chunks_exact_mut(w));
+        if pg.is_empty() {
+            for (((row, orow), drow), yrow) in rows {
+                for (((o, &v), &a), &k) in orow.iter_mut().zip(row).zip(pa).zip(pk) {
+                    *o = a * v + k;
+                }
+                kernels::activate_with_slope_in_place(act, orow, drow);
+                yrow.copy_from_slice(orow);
+            }
+        } else {
+            for ((((row, orow), drow), yrow), urow) in rows.zip(u_cache.chunks_exact_mut(w)) {
+                for ((((((o, uu), &v), &a), &k), &g), &b) in orow
+                    .iter_mut()
+                    .zip(urow.iter_mut())
+                    .zip(row)
+                    .zip(pa)
+                    .zip(pk)
+                    .zip(pg)
+                    .zip(pb)
+                {
+                    let u = a * v + k;
+                    *uu = u;
+                    *o = g * u + b;
+                }
+                kernels::activate_with_slope_in_place(act, orow, drow);
+                kernels::activate(act, urow, yrow);
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Backward rows: `dx = (g θ′) s` with `s` = γα (α without affine); with `affine` also
+    /// `s1 = Σ g θ′` and `s2 = Σ g θ′ u` per unit, in `f64` and in row order.
+    fn backward_rows<T: Real>(
+        gs: &[T],
+        dxs: &mut [T],
+        dact: &[T],
+        scale: &[T],
+        affine: bool,
+        u: &[T],
+        s1: &mut [f64],
+        s2: &mut [f64]
+    ) {
+        let w = scale.len();
+        if w == 0 {
+            return;
+        }
+        let rows = gs
+            .chunks_exact(w)
+            .zip(dxs.chunks_exact_mut(w))
+            .zip(dact.chunks_exact(w));
+        if affine {
+            s1.fill(0.0);
+            s2.fill(0.0);
+            for (((grow, dxrow), drow), urow) in rows.zip(u.chunks_exact(w)) {
+                for (((((dx, &g), &d), &s), &u), (sg, sgu)) in dxrow
+                    .iter_mut()
+                    .zip(grow)
+                    .zip(drow)
+                    .zip(scale)
+                    .zip(urow)
+                    .zip(s1.iter_mut().zip(s2.iter_mut()))
+                {
+                    let gd = g * d;
+                    *dx = gd * s;
+                    let gd = gd.to_f64_exact();
+                    *sg += gd;
+                    *sgu += gd * u.to_f64_exact();
+                }
+            }
+        } else {
+            for ((grow, dxrow), drow) in rows {
+                for (((dx, &g), &d), &s) in dxrow.iter_mut().zip(grow).zip(drow).zip(scale) {
+                    *dx = g * d * s;
+                }
+            }
+        }
+    }
+}
+
 /// θ(v) and θ′(v) together (see [`Activation::f_df`]).
+#[cfg(test)]
 #[inline(always)]
 fn f_df<T: Real>(act: Activation, v: T) -> (T, T) {
     act.f_df(v)
@@ -281,7 +419,6 @@ impl<T: Real> IpLayer<T> {
         self.check_shapes(x.dim(), out.dim())?;
         let (m, n) = x.dim();
         let act = self.activation;
-        let w = n.max(1);
         let xc = x.as_standard_layout();
         let xs = xc.as_slice().expect("standard layout is contiguous");
         let c = &mut self.cache;
@@ -302,90 +439,30 @@ impl<T: Real> IpLayer<T> {
         };
         let (pa, pk, pg, pb) = (&c.pa, &c.pk, &c.pg, &c.pb);
         if mode == Mode::Eval {
-            with_contiguous_mut(out, |os| {
-                for (row, orow) in xs.chunks_exact(w).zip(os.chunks_exact_mut(w)) {
-                    if affine {
-                        for (((((o, &v), &a), &k), &g), &b) in
-                            orow.iter_mut().zip(row).zip(pa).zip(pk).zip(pg).zip(pb)
-                        {
-                            *o = act.f(g * (a * v + k) + b);
-                        }
-                    } else {
-                        for (((o, &v), &a), &k) in orow.iter_mut().zip(row).zip(pa).zip(pk) {
-                            *o = act.f(a * v + k);
-                        }
-                    }
-                }
-            });
+            with_contiguous_mut(out, |os| eval_rows(act, xs, os, pa, pk, pg, pb));
             return Ok(());
         }
-        // Training: cache x, θ′(v), u (affine) or y (plain), and γα.
+        // Training: cache x, θ′(v), u (affine), θ(αx + k) (for adapt), and γα.
         c.rows = m;
         c.units = n;
         c.affine = affine;
         c.x.clear();
         c.x.extend_from_slice(xs);
         c.dact.resize(m * n, T::zero());
+        c.y.resize(m * n, T::zero());
         c.ak.clear();
         c.ak.extend(pa.iter().copied().zip(pk.iter().copied()));
         c.scale.clear();
         if affine {
             c.scale.extend(pg.iter().zip(pa).map(|(&g, &a)| g * a));
             c.u.resize(m * n, T::zero());
-            c.y.clear();
         } else {
             c.scale.extend_from_slice(pa);
-            c.y.resize(m * n, T::zero());
             c.u.clear();
         }
         let (dact, u_cache, y_cache) = (&mut c.dact, &mut c.u, &mut c.y);
         with_contiguous_mut(out, |os| {
-            if affine {
-                for (((row, orow), drow), urow) in xs
-                    .chunks_exact(w)
-                    .zip(os.chunks_exact_mut(w))
-                    .zip(dact.chunks_exact_mut(w))
-                    .zip(u_cache.chunks_exact_mut(w))
-                {
-                    for (((((((o, d), uu), &v), &a), &k), &g), &b) in orow
-                        .iter_mut()
-                        .zip(drow.iter_mut())
-                        .zip(urow.iter_mut())
-                        .zip(row)
-                        .zip(pa)
-                        .zip(pk)
-                        .zip(pg)
-                        .zip(pb)
-                    {
-                        let u = a * v + k;
-                        let (y, dy) = f_df(act, g * u + b);
-                        *o = y;
-                        *d = dy;
-                        *uu = u;
-                    }
-                }
-            } else {
-                for (((row, orow), drow), yrow) in xs
-                    .chunks_exact(w)
-                    .zip(os.chunks_exact_mut(w))
-                    .zip(dact.chunks_exact_mut(w))
-                    .zip(y_cache.chunks_exact_mut(w))
-                {
-                    for (((((o, d), yy), &v), &a), &k) in orow
-                        .iter_mut()
-                        .zip(drow.iter_mut())
-                        .zip(yrow.iter_mut())
-                        .zip(row)
-                        .zip(pa)
-                        .zip(pk)
-                    {
-                        let (y, dy) = f_df(act, a * v + k);
-                        *o = y;
-                        *d = dy;
-                        *yy = y;
-                    }
-                }
-            }
+            train_rows(act, xs, os, pa, pk, pg, pb, dact, u_cache, y_cache)
         });
         Ok(())
     }
@@ -438,43 +515,13 @@ impl<T: Real> IpLayer<T> {
         if affine {
             c.s1.resize(n, 0.0);
             c.s2.resize(n, 0.0);
-            c.s1.fill(0.0);
-            c.s2.fill(0.0);
         }
-        for (i, (grow, mut dxrow)) in grad_out
-            .rows()
-            .into_iter()
-            .zip(grad_x.rows_mut())
-            .enumerate()
-        {
-            let cd = &c.dact[i * n..(i + 1) * n];
-            if affine {
-                let cu = &c.u[i * n..(i + 1) * n];
-                for (((((dx, &g), &d), &s), &u), (sg, sgu)) in dxrow
-                    .iter_mut()
-                    .zip(grow.iter())
-                    .zip(cd.iter())
-                    .zip(c.scale.iter())
-                    .zip(cu.iter())
-                    .zip(c.s1.iter_mut().zip(c.s2.iter_mut()))
-                {
-                    let gd = g * d;
-                    *dx = gd * s;
-                    let gd = gd.to_f64_exact();
-                    *sg += gd;
-                    *sgu += gd * u.to_f64_exact();
-                }
-            } else {
-                for (((dx, &g), &d), &s) in dxrow
-                    .iter_mut()
-                    .zip(grow.iter())
-                    .zip(cd.iter())
-                    .zip(c.scale.iter())
-                {
-                    *dx = g * d * s;
-                }
-            }
-        }
+        let gc = grad_out.as_standard_layout();
+        let gs = gc.as_slice().expect("standard layout is contiguous");
+        let (dact, scale, u, s1, s2) = (&c.dact, &c.scale, &c.u, &mut c.s1, &mut c.s2);
+        with_contiguous_mut(grad_x.view_mut(), |dxs| {
+            backward_rows(gs, dxs, dact, scale, affine, u, s1, s2)
+        });
         if affine {
             if c.grad_beta.len() != n {
                 c.grad_beta = Array1::zeros(n);
@@ -544,16 +591,23 @@ impl<T: Real> IpLayer<T> {
             let (a, k) = (self.alpha[j], self.k[j]);
             // Without affine the forward pass kept θ(αx + k); reuse it while α, k are those
             // of that pass, otherwise recompute at the current α, k.
-            let cached = !c.y.is_empty() && c.ak.get(j) == Some(&(a, k));
-            for (i, (xo, yo)) in c.xcol.iter_mut().zip(c.ycol.iter_mut()).enumerate() {
-                let v = c.x[i * n + j];
-                *xo = v.to_f64_exact();
-                let y = if cached {
-                    c.y[i * n + j]
-                } else {
-                    act.f(a * v + k)
-                };
-                *yo = y.to_f64_exact();
+            let cached = c.y.len() == c.x.len() && c.ak.get(j) == Some(&(a, k));
+            // Unit j's column (every n-th value from j) of the row-major caches.
+            let cols = c.xcol.iter_mut().zip(c.ycol.iter_mut());
+            let mut at = j;
+            if cached {
+                for (xo, yo) in cols {
+                    *xo = c.x[at].to_f64_exact();
+                    *yo = c.y[at].to_f64_exact();
+                    at += n;
+                }
+            } else {
+                for (xo, yo) in cols {
+                    let v = c.x[at];
+                    *xo = v.to_f64_exact();
+                    *yo = act.f(a * v + k).to_f64_exact();
+                    at += n;
+                }
             }
             let (af, kf) = (a.to_f64_exact(), k.to_f64_exact());
             let d = self.rule.direction(

@@ -7,6 +7,7 @@ pub mod batchnorm;
 pub mod claims;
 pub mod error;
 pub mod ip_layer;
+pub mod kernels;
 pub mod mode;
 pub mod registry;
 pub mod rule;

@@ -2,6 +2,7 @@
 //!
 //! One module per figure, the shared plotting style and the commands of the `ipbn` binary.
 
+pub mod cmd_bench;
 pub mod cmd_claims;
 pub mod cmd_reproduce;
 pub mod cmd_rules;

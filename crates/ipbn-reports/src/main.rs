@@ -14,6 +14,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     // COMMANDS (each command lives in its own module `cmd_*.rs`)
+    Bench(ipbn_reports::cmd_bench::BenchArgs),
     /// Run figures (default: all, full size, into `reports/`) and regenerate the index.
     Reproduce(ipbn_reports::cmd_reproduce::ReproduceArgs),
     Train(ipbn_reports::cmd_train::TrainArgs),
@@ -44,6 +45,7 @@ fn main() {
     let result = match cli.command {
         None => ipbn_reports::cmd_reproduce::run(&Default::default()),
         // DISPATCH
+        Some(Command::Bench(a)) => ipbn_reports::cmd_bench::run(&a),
         Some(Command::Reproduce(a)) => ipbn_reports::cmd_reproduce::run(&a),
         Some(Command::Train(a)) => ipbn_reports::cmd_train::run(&a),
         Some(Command::Sweep(a)) => ipbn_reports::cmd_sweep::run(&a),

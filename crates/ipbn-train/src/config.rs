@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-
 /// The largest synaptic or intrinsic learning rate a config accepts. Far beyond any rate that
 /// trains (the `lr-stability` figure sweeps up to a few hundred), it exists so that values
 /// like 1e308 are caught as typos rather than overflowing the first update.

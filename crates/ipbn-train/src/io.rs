@@ -60,7 +60,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Creates a fresh temporary file `.{name}.{pid}.{unique}.tmp` in `dir` that no other
 /// writer can be using: `create_new` fails on an existing name, and then another is tried.
-fn create_temporary(dir: &Path, name: &str) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+fn create_temporary(
+    dir: &Path,
+    name: &str,
+) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
     let pid = std::process::id();
     let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -71,7 +74,11 @@ fn create_temporary(dir: &Path, name: &str) -> std::io::Result<(std::path::PathB
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let unique = ipbn_math::seed::derive_seed(clock ^ u64::from(pid), n);
         let tmp = dir.join(format!(".{name}.{pid}.{unique}.tmp"));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(e),

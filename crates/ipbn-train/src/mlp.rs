@@ -25,10 +25,18 @@
 //! gradient buffer lives in a [`Workspace`] allocated once per batch capacity; a training step
 //! ([`Mlp::train_step`]) allocates nothing in this module (the BN and IP layers keep their own
 //! caches).
+//!
+//! ## Speed
+//!
+//! The element-wise work between the products runs over plain slices, one sweep per row while
+//! it is in cache (bias, activation and, for IP, the slope in one pass), through
+//! [`ipbn_neurons::kernels`]: AVX2 code on CPUs that have it, with results bit-identical to
+//! the scalar code (see that module for the one exponential involved).
 
 use crate::error::{ConfigError, Result};
 use crate::init::Init;
 use ipbn_math::{Activation, Real};
+use ipbn_neurons::kernels;
 use ipbn_neurons::{BatchNorm, IpLayer, IpLayerConfig, IpRule, Mode, NeuronError, StepKind};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Zip};
@@ -207,80 +215,53 @@ pub struct StepOutcome {
     pub finite: bool,
 }
 
-/// Applies `f` to the activation with the variant known at compile time inside each arm, so
-/// the per-element `match` of [`Activation`] folds away in the loops.
-macro_rules! with_act {
-    ($act:expr, $a:ident => $body:expr) => {
-        match $act {
-            Activation::Sigmoid => {
-                let $a = Activation::Sigmoid;
-                $body
-            }
-            Activation::Tanh => {
-                let $a = Activation::Tanh;
-                $body
-            }
-            Activation::Relu => {
-                let $a = Activation::Relu;
-                $body
-            }
-            Activation::Softplus => {
-                let $a = Activation::Softplus;
-                $body
-            }
-            Activation::Identity => {
-                let $a = Activation::Identity;
-                $body
-            }
-        }
-    };
-}
+/// Values updated per block by [`sgd_update`] before their finiteness is checked.
+const SGD_BLOCK: usize = 512;
 
-/// `p ← p − lr·v` with `v ← m·v + g` (PyTorch's SGD momentum, no dampening; with `m = 0` the
-/// velocity is not touched and `p ← p − lr·g`). Returns whether every updated `p` is finite,
-/// checked in the same pass (eight independent accumulators of `p·0`, which is 0 for a finite
-/// `p` and NaN otherwise, so the check vectorises).
-fn sgd_update<T: Real>(p: &mut [T], g: &[T], v: &mut [T], lr: T, m: T) -> bool {
-    debug_assert_eq!(p.len(), g.len());
-    let zero = T::zero();
-    let mut acc = [zero; 8];
-    if m == zero {
-        let mut pc = p.chunks_exact_mut(8);
-        let mut gc = g.chunks_exact(8);
-        for (pp, gg) in (&mut pc).zip(&mut gc) {
-            for i in 0..8 {
-                pp[i] -= lr * gg[i];
-                acc[i] += pp[i] * zero;
+ipbn_neurons::multiversion! {
+    /// `p ← p − lr·v` with `v ← m·v + g` (PyTorch's SGD momentum, no dampening; with `m = 0` the
+    /// velocity is not touched and `p ← p − lr·g`). Returns whether every updated `p` is finite,
+    /// checked block by block right after the update while the block is in cache (eight
+    /// independent accumulators of `p·0`, which is 0 for a finite `p` and NaN otherwise, so
+    /// the check vectorises).
+    fn sgd_update<T: Real>(p: &mut [T], g: &[T], v: &mut [T], lr: T, m: T) -> bool {
+        debug_assert_eq!(p.len(), g.len());
+        debug_assert!(m == T::zero() || p.len() == v.len());
+        let zero = T::zero();
+        let mut acc = [zero; 8];
+        let mut check = |block: &[T]| {
+            let mut c = block.chunks_exact(8);
+            for ch in &mut c {
+                for (a, &p) in acc.iter_mut().zip(ch) {
+                    *a += p * zero;
+                }
+            }
+            for &p in c.remainder() {
+                acc[0] += p * zero;
+            }
+        };
+        if m == zero {
+            for (pb, gb) in p.chunks_mut(SGD_BLOCK).zip(g.chunks(SGD_BLOCK)) {
+                for (p, &g) in pb.iter_mut().zip(gb) {
+                    *p -= lr * g;
+                }
+                check(pb);
+            }
+        } else {
+            for ((pb, gb), vb) in p
+                .chunks_mut(SGD_BLOCK)
+                .zip(g.chunks(SGD_BLOCK))
+                .zip(v.chunks_mut(SGD_BLOCK))
+            {
+                for ((p, &g), v) in pb.iter_mut().zip(gb).zip(vb.iter_mut()) {
+                    *v = m * *v + g;
+                    *p -= lr * *v;
+                }
+                check(pb);
             }
         }
-        for (pp, gg) in pc.into_remainder().iter_mut().zip(gc.remainder()) {
-            *pp -= lr * *gg;
-            acc[0] += *pp * zero;
-        }
-    } else {
-        debug_assert_eq!(p.len(), v.len());
-        let mut pc = p.chunks_exact_mut(8);
-        let mut gc = g.chunks_exact(8);
-        let mut vc = v.chunks_exact_mut(8);
-        for ((pp, gg), vv) in (&mut pc).zip(&mut gc).zip(&mut vc) {
-            for i in 0..8 {
-                vv[i] = m * vv[i] + gg[i];
-                pp[i] -= lr * vv[i];
-                acc[i] += pp[i] * zero;
-            }
-        }
-        for ((pp, gg), vv) in pc
-            .into_remainder()
-            .iter_mut()
-            .zip(gc.remainder())
-            .zip(vc.into_remainder().iter_mut())
-        {
-            *vv = m * *vv + *gg;
-            *pp -= lr * *vv;
-            acc[0] += *pp * zero;
-        }
+        acc.iter().all(|a| *a == zero)
     }
-    acc.iter().all(|a| *a == zero)
 }
 
 fn all_finite<T: Real>(a: &[T]) -> bool {
@@ -302,39 +283,70 @@ fn sl2_mut<T>(a: &mut Array2<T>) -> &mut [T] {
         .expect("owned 2-D arrays are in standard layout")
 }
 
-/// Column sums of `g` (in row order) into `out`.
-fn column_sums<T: Real>(g: ArrayView2<'_, T>, out: &mut Array1<T>) {
-    out.fill(T::zero());
-    for row in g.rows() {
-        Zip::from(&mut *out).and(&row).for_each(|o, &v| *o += v);
+/// The elements of a matrix view in standard layout (the leading rows of a workspace
+/// buffer), row after row.
+fn rows<'a, T>(a: &ArrayView2<'a, T>) -> &'a [T] {
+    a.to_slice()
+        .expect("workspace rows are contiguous (standard layout)")
+}
+fn rows_mut<'a, T>(a: &'a mut ndarray::ArrayViewMut2<'_, T>) -> &'a mut [T] {
+    a.as_slice_mut()
+        .expect("workspace rows are contiguous (standard layout)")
+}
+
+ipbn_neurons::multiversion! {
+    /// Per row of the row-major `z` (`b.len()` columns): `z ← z + b`, then `y = θ(z)`, while
+    /// the row is in cache.
+    fn bias_activate<T: Real>(act: Activation, z: &mut [T], y: &mut [T], b: &[T]) {
+        if b.is_empty() {
+            return;
+        }
+        for (zr, yr) in z.chunks_exact_mut(b.len()).zip(y.chunks_exact_mut(b.len())) {
+            for (z, &b) in zr.iter_mut().zip(b) {
+                *z += b;
+            }
+            kernels::activate(act, zr, yr);
+        }
     }
 }
 
-/// Mean cross-entropy of `logits` against `labels`; writes ∂(mean loss)/∂logits into `grad`.
-fn softmax_xent<T: Real>(
-    logits: ArrayView2<'_, T>,
-    labels: &[u8],
-    mut grad: ndarray::ArrayViewMut2<'_, T>,
-) -> f64 {
-    let n = logits.nrows();
-    let inv_n = T::c(1.0 / n as f64);
-    let mut total = 0.0f64;
-    for ((lrow, mut grow), &label) in logits.rows().into_iter().zip(grad.rows_mut()).zip(labels) {
-        let m = lrow.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
-        let mut s = T::zero();
-        Zip::from(&mut grow).and(&lrow).for_each(|g, &l| {
-            let e = (l - m).exp();
-            *g = e;
-            s += e;
-        });
-        let label = label as usize;
-        // −log p_label = log Σ exp(l − m) − (l_label − m)
-        total += (s.ln() - (lrow[label] - m)).to_f64_exact();
-        let scale = inv_n / s;
-        grow.mapv_inplace(|g| g * scale);
-        grow[label] -= inv_n;
+ipbn_neurons::multiversion! {
+    /// Mean cross-entropy of the row-major `logits` (one row per label) against `labels`;
+    /// writes ∂(mean loss)/∂logits into `grad` (same shape). Each row is shifted by its
+    /// maximum before the exponentials (log-sum-exp), which are then summed in class order.
+    fn softmax_xent<T: Real>(logits: &[T], labels: &[u8], grad: &mut [T]) -> f64 {
+        let n = labels.len();
+        if n == 0 || logits.len() < n {
+            return f64::NAN;
+        }
+        let c = logits.len() / n;
+        let inv_n = T::c(1.0 / n as f64);
+        let mut total = 0.0f64;
+        for ((lrow, grow), &label) in logits
+            .chunks_exact(c)
+            .zip(grad.chunks_exact_mut(c))
+            .zip(labels)
+        {
+            let m = lrow.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
+            for (g, &l) in grow.iter_mut().zip(lrow) {
+                *g = l - m;
+            }
+            kernels::exp_in_place(grow);
+            let mut s = T::zero();
+            for &e in grow.iter() {
+                s += e;
+            }
+            let label = label as usize;
+            // −log p_label = log Σ exp(l − m) − (l_label − m)
+            total += (s.ln() - (lrow[label] - m)).to_f64_exact();
+            let scale = inv_n / s;
+            for g in grow.iter_mut() {
+                *g *= scale;
+            }
+            grow[label] -= inv_n;
+        }
+        total / n as f64
     }
-    total / n as f64
 }
 
 impl<T: Real> Mlp<T> {
@@ -500,28 +512,20 @@ impl<T: Real> Mlp<T> {
             let mut z = ws.z[l].slice_mut(s![..n, ..]);
             let mut y = rest[0].slice_mut(s![..n, ..]);
             general_mat_mul(T::one(), &input, &layer.dense.w, T::zero(), &mut z);
+            let zs = rows_mut(&mut z);
             match &mut layer.norm {
                 Norm::Plain => {
                     let b = layer.dense.b.as_ref().expect("plain layers have a bias");
-                    with_act!(act, a => {
-                        Zip::from(z.rows_mut()).and(y.rows_mut()).for_each(|mut zr, mut yr| {
-                            Zip::from(&mut zr).and(&mut yr).and(b).for_each(|z, y, &b| {
-                                let u = *z + b;
-                                *z = u;
-                                *y = a.f(u);
-                            })
-                        })
-                    });
+                    bias_activate(act, zs, rows_mut(&mut y), sl(b));
                 }
                 Norm::Bn { bn, .. } => {
                     let mut u = ws.u[l].slice_mut(s![..n, ..]);
                     bn.forward_into(z.view(), mode, u.view_mut())?;
-                    with_act!(act, a => Zip::from(&mut y).and(&u).for_each(|y, &u| *y = a.f(u)));
+                    kernels::activate(act, rows(&u.view()), rows_mut(&mut y));
                 }
                 Norm::Ip { ip, .. } => {
                     let b = layer.dense.b.as_ref().expect("IP layers have a bias");
-                    Zip::from(z.rows_mut())
-                        .for_each(|mut zr| Zip::from(&mut zr).and(b).for_each(|z, &b| *z += b));
+                    kernels::add_rows(zs, sl(b));
                     ip.forward_into(z.view(), mode, y.view_mut());
                 }
             }
@@ -533,8 +537,7 @@ impl<T: Real> Mlp<T> {
         let mut logits = ws.logits.slice_mut(s![..n, ..]);
         general_mat_mul(T::one(), &input, &self.out.w, T::zero(), &mut logits);
         let b = self.out.b.as_ref().expect("the output layer has a bias");
-        Zip::from(logits.rows_mut())
-            .for_each(|mut r| Zip::from(&mut r).and(b).for_each(|l, &b| *l += b));
+        kernels::add_rows(rows_mut(&mut logits), sl(b));
         Ok(())
     }
 
@@ -553,9 +556,9 @@ impl<T: Real> Mlp<T> {
             .into());
         }
         Ok(softmax_xent(
-            ws.logits.slice(s![..n, ..]),
+            rows(&ws.logits.slice(s![..n, ..])),
             labels,
-            ws.glogits.slice_mut(s![..n, ..]),
+            rows_mut(&mut ws.glogits.slice_mut(s![..n, ..])),
         ))
     }
 
@@ -589,7 +592,7 @@ impl<T: Real> Mlp<T> {
                 None => x.view(),
             };
             general_mat_mul(T::one(), &input.t(), &g, T::zero(), &mut self.out.dw);
-            column_sums(g, self.out.db.as_mut().expect("output bias"));
+            kernels::column_sums(rows(&g), sl_mut(self.out.db.as_mut().expect("output bias")));
             if depth > 0 {
                 let mut gy = ws.gy[depth - 1].slice_mut(s![..n, ..]);
                 general_mat_mul(T::one(), &g, &self.out.w.t(), T::zero(), &mut gy);
@@ -602,14 +605,10 @@ impl<T: Real> Mlp<T> {
             let mut gz = ws.gz[l].slice_mut(s![..n, ..]);
             match &mut layer.norm {
                 Norm::Plain => {
-                    with_act!(act, a => Zip::from(&mut gz).and(&gy).and(&y).for_each(|gz, &gy, &y| {
-                        *gz = gy * a.df_from_output(y)
-                    }));
+                    kernels::slope_times(act, rows(&y), rows(&gy.view()), rows_mut(&mut gz));
                 }
                 Norm::Bn { bn, st } => {
-                    with_act!(act, a => Zip::from(&mut gy).and(&y).for_each(|gy, &y| {
-                        *gy *= a.df_from_output(y)
-                    }));
+                    kernels::scale_by_slope(act, rows(&y), rows_mut(&mut gy));
                     bn.backward_into(gy.view(), gz.view_mut());
                     st.dg.assign(&bn.grad_gamma());
                     st.db.assign(&bn.grad_beta());
@@ -632,7 +631,7 @@ impl<T: Real> Mlp<T> {
             };
             general_mat_mul(T::one(), &input.t(), &gz, T::zero(), &mut layer.dense.dw);
             if let Some(db) = layer.dense.db.as_mut() {
-                column_sums(gz.view(), db);
+                kernels::column_sums(rows(&gz.view()), sl_mut(db));
             }
             if l > 0 {
                 let mut gprev = ws.gy[l - 1].slice_mut(s![..n, ..]);
