@@ -601,12 +601,10 @@ fn divergence_steps(eval_every: usize) -> BTreeMap<String, Option<usize>> {
 }
 
 /// "Diverged at its step" is a property of the training trajectory, so it must not depend on
-/// how often measurements are recorded. Fails at the time of writing for `bn`: the trainer
-/// checks the BN running estimates only at record steps (`Mlp::is_finite`), not in each
-/// step's `StepOutcome::finite`, so `bn` with lr 1000 is recorded as diverged at step 5 with
-/// `eval_every` 1, 6 with 3 and 10 with 20 (plain: 4 in every case).
+/// how often measurements are recorded. Regression test: the trainer once checked the BN
+/// running estimates only at record steps, so `bn` with lr 1000 was recorded as diverged at
+/// step 5 with `eval_every` 1, 6 with 3 and 10 with 20 (plain: 4 in every case).
 #[test]
-#[ignore = "trainer bug, reported: BN running estimates are checked only at record steps"]
 fn the_divergence_step_does_not_depend_on_the_recording_interval() {
     let every_step = divergence_steps(1);
     assert_eq!(

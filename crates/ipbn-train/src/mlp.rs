@@ -705,6 +705,18 @@ impl<T: Real> Mlp<T> {
         ok
     }
 
+    /// Whether every BN running estimate is finite. The training forward pass updates them,
+    /// so the step checks them too: a run then diverges at the same step whatever the
+    /// recording interval.
+    pub fn running_estimates_finite(&self) -> bool {
+        self.hidden.iter().all(|h| match &h.norm {
+            Norm::Bn { bn, .. } => {
+                all_finite(sl(&bn.running_mean)) && all_finite(sl(&bn.running_var))
+            }
+            _ => true,
+        })
+    }
+
     /// One training step on a batch: forward in training mode, loss, backward, SGD update and
     /// the intrinsic updates. Nothing is updated when the loss is not finite.
     pub fn train_step(
@@ -726,6 +738,7 @@ impl<T: Real> Mlp<T> {
         self.backward(x, ws)?;
         let mut finite = self.sgd_step(lr, momentum);
         finite &= self.adapt();
+        finite &= self.running_estimates_finite();
         Ok(StepOutcome { loss, finite })
     }
 
