@@ -192,6 +192,26 @@ impl SweepConfig {
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| ConfigError::new("<file>", format!("not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(ConfigError::new(
+                "<file>",
+                "expected a JSON object {\"name\", \"seed\", \"base\", \"grid\"}",
+            ));
+        }
+        // An explicitly empty list in the grid is almost certainly a mistake (it would mean
+        // "no values"): say so rather than silently running the base value.
+        if let Some(grid) = value.get("grid").and_then(|g| g.as_object()) {
+            if let Some((k, _)) = grid
+                .iter()
+                .find(|(_, v)| v.as_array().is_some_and(|a| a.is_empty()))
+            {
+                return Err(ConfigError::new(
+                    format!("grid.{k}"),
+                    "is an empty list, which gives no values to sweep; list at least one \
+                     value, or leave the key out to use the base setting",
+                ));
+            }
+        }
         // Name a bad key inside `base` precisely.
         if let Some(base) = value.get("base") {
             from_value_naming_key::<TrainConfig>(base.clone(), "base.")?;
@@ -200,6 +220,11 @@ impl SweepConfig {
             from_value_naming_key::<Grid>(grid.clone(), "grid.")?;
         }
         let sweep: SweepConfig = from_value_naming_key(value, "")?;
+        // The detour through `serde_json::Value` merges duplicate keys; decoding the text
+        // directly rejects them.
+        if let Err(e) = serde_json::from_str::<SweepConfig>(text) {
+            return Err(ConfigError::new("<file>", e.to_string()));
+        }
         sweep.validate()?;
         Ok(sweep)
     }

@@ -62,14 +62,22 @@ fn from_json_errors_carry_the_key_as_a_field() {
 }
 
 #[test]
-fn empty_grid_lists_mean_the_base_value() {
-    // Not an error by design: an empty list leaves that setting at the base value, so a grid
-    // of empty lists is the single base run.
-    let sweep = SweepConfig::from_json(
-        r#"{"base": {"hidden": [3], "lr": 0.2}, "grid": {"conditions": [], "activations": [],
-            "hidden": [], "batches": [], "lrs": [], "ip_lrs": [], "seeds": []}}"#,
-    )
-    .unwrap();
+fn empty_grid_lists_are_errors_and_omitted_keys_mean_the_base_value() {
+    for key in [
+        "conditions",
+        "activations",
+        "hidden",
+        "batches",
+        "lrs",
+        "ip_lrs",
+        "seeds",
+    ] {
+        let e = SweepConfig::from_json(&format!(r#"{{"grid": {{"{key}": []}}}}"#)).unwrap_err();
+        assert_eq!(e.key, format!("grid.{key}"));
+        assert!(e.message.contains("empty list"), "{}", e.message);
+    }
+    let sweep =
+        SweepConfig::from_json(r#"{"base": {"hidden": [3], "lr": 0.2}, "grid": {}}"#).unwrap();
     let runs = sweep.expand();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].config.hidden, vec![3]);
