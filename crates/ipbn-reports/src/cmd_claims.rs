@@ -1,7 +1,7 @@
 //! `ipbn claims`: run every claim with many random cases and print a table.
 
 use crate::error::{CliError, CliResult};
-use ipbn_neurons::claims::{self, ClaimReport};
+use ipbn_train::claims::{self, ClaimReport};
 use rayon::prelude::*;
 
 /// Arguments of `ipbn claims`.

@@ -1,6 +1,9 @@
 //! The single-unit figures (single-neuron, information, equivalence) in quick mode: every
 //! file they write parses and every number drawn is finite.
 
+mod common;
+
+use common::{check_json, check_png, check_svg, FIGURE_IDS};
 use ipbn_reports::figure::{DataSource, Figure, FigureContext};
 use ipbn_reports::figures;
 use serde_json::Value;
@@ -22,38 +25,6 @@ fn context(dir: &Path, quick: bool) -> (FigureContext, Arc<AtomicUsize>) {
         }),
     };
     (ctx, calls)
-}
-
-/// Walks a JSON value: no `null` (a NaN turned into null by serde_json) and no non-finite
-/// number anywhere; returns how many numbers it saw.
-fn check_json(v: &Value, path: &str) -> usize {
-    match v {
-        Value::Null => panic!("null at {path} (a non-finite number?)"),
-        Value::Number(n) => {
-            let f = n.as_f64().unwrap();
-            assert!(f.is_finite(), "non-finite number at {path}");
-            1
-        }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .map(|(i, x)| check_json(x, &format!("{path}[{i}]")))
-            .sum(),
-        Value::Object(o) => o
-            .iter()
-            .map(|(k, x)| check_json(x, &format!("{path}.{k}")))
-            .sum(),
-        Value::String(s) => {
-            // Non-finite values are written as strings ("NaN", "inf") only where a run
-            // diverged; the quick runs here must not diverge.
-            assert!(
-                !["NaN", "inf", "-inf"].contains(&s.as_str()),
-                "non-finite value at {path}"
-            );
-            0
-        }
-        Value::Bool(_) => 0,
-    }
 }
 
 fn run_and_check(fig: &dyn Figure) -> Value {
@@ -78,14 +49,8 @@ fn run_and_check(fig: &dyn Figure) -> Value {
             p.display()
         );
     }
-    let png = std::fs::read(dir.path().join(format!("{id}.png"))).unwrap();
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert!(png.len() > 10_000, "{id}.png is only {} bytes", png.len());
-    let svg = std::fs::read_to_string(dir.path().join(format!("{id}.svg"))).unwrap();
-    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
-    for bad in ["NaN", "\"inf", "\"-inf"] {
-        assert!(!svg.contains(bad), "{id}.svg contains {bad}");
-    }
+    check_png(&dir.path().join(format!("{id}.png")), 10_000);
+    check_svg(&dir.path().join(format!("{id}.svg")));
     let json: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join(format!("{id}.json"))).unwrap(),
     )
@@ -171,25 +136,15 @@ fn equivalence_quick() {
     let json = run_and_check(&figures::Equivalence::default());
     assert!(json["bn_vs_ip"]["worst_error_scaled"].as_f64().unwrap() < 1e-12);
     let claims = json["claims"].as_array().unwrap();
-    assert_eq!(claims.len(), ipbn_neurons::claims::all().len());
+    assert_eq!(claims.len(), ipbn_train::claims::all().len());
 }
 
 #[test]
 fn figure_list_is_in_spec_order_and_ids_are_unique() {
     let ids: Vec<&str> = figures::all().iter().map(|f| f.id()).collect();
-    let spec = [
-        "bn-mnist",
-        "vanishing-gradient",
-        "lr-stability",
-        "single-neuron",
-        "information",
-        "equivalence",
-        "batch-size",
-        "homogenisation",
-    ];
     let mut last = 0;
     for id in &ids {
-        let pos = spec
+        let pos = FIGURE_IDS
             .iter()
             .position(|s| s == id)
             .unwrap_or_else(|| panic!("unknown figure {id}"));

@@ -1,10 +1,12 @@
 //! The shared plotting style: palette, atomic writes, and a figure using every chart layer.
 
+mod common;
+
+use common::{check_png, check_svg, no_temp_files};
 use ipbn_reports::plot::{
     self, Align, Bars, LegendPos, MarkerShape, RefLine, RefPoint, Scatter, Series, Spread,
     TablePanel, XyChart,
 };
-use std::path::Path;
 
 /// Where to keep the rendered demo for inspection (`IPBN_PLOT_DEMO_DIR`), else a tempdir.
 fn out_dir() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -13,44 +15,6 @@ fn out_dir() -> (tempfile::TempDir, std::path::PathBuf) {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| t.path().to_path_buf());
     (t, p)
-}
-
-fn assert_png(path: &Path) {
-    let bytes = std::fs::read(path).unwrap();
-    assert!(
-        bytes.len() > 1000,
-        "{} is only {} bytes",
-        path.display(),
-        bytes.len()
-    );
-    assert_eq!(
-        &bytes[..8],
-        b"\x89PNG\r\n\x1a\n",
-        "{} is not a PNG",
-        path.display()
-    );
-}
-
-fn assert_svg(path: &Path) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains("<svg"), "{} is not an SVG", path.display());
-    assert!(
-        text.trim_end().ends_with("</svg>"),
-        "{} is truncated",
-        path.display()
-    );
-}
-
-fn no_temp_files(dir: &Path) {
-    let leftovers: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.') || n.contains(".tmp"))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "temporary files left behind: {leftovers:?}"
-    );
 }
 
 #[test]
@@ -219,8 +183,8 @@ fn every_layer_draws_and_both_files_are_written() {
     })
     .unwrap();
     assert_eq!(files.len(), 2);
-    assert_svg(&files[0]);
-    assert_png(&files[1]);
+    check_svg(&files[0]);
+    check_png(&files[1], 1000);
     assert!(files[0].ends_with("plot-demo.svg") && files[1].ends_with("plot-demo.png"));
     let svg = std::fs::read_to_string(&files[0]).unwrap();
     // Every series is named in the legend, diverged runs counted.

@@ -2,84 +2,12 @@
 //! written and parses, no number in any JSON is non-finite (serde_json writes NaN as `null`),
 //! and the generated index names every figure.
 
+mod common;
+
+use common::{check_json, check_png, check_svg, FIGURE_IDS};
 use ipbn_reports::cmd_reproduce::{reproduce, ReproduceArgs};
 use ipbn_reports::error::CliError;
 use serde_json::Value;
-use std::path::Path;
-
-const IDS: [&str; 8] = [
-    "bn-mnist",
-    "vanishing-gradient",
-    "lr-stability",
-    "single-neuron",
-    "information",
-    "equivalence",
-    "batch-size",
-    "homogenisation",
-];
-
-/// Walks a JSON value and fails on `null` or a string spelling a non-finite number; returns
-/// how many numbers it saw.
-fn check_json(v: &Value, path: &str) -> usize {
-    match v {
-        Value::Null => panic!("null at {path} (a non-finite number written by serde_json?)"),
-        Value::Number(n) => {
-            let f = n.as_f64().expect("a JSON number converts to f64");
-            assert!(f.is_finite(), "non-finite number at {path}");
-            1
-        }
-        Value::String(s) => {
-            let t = s.trim().to_ascii_lowercase();
-            assert!(
-                !["nan", "inf", "-inf", "infinity", "-infinity"].contains(&t.as_str()),
-                "non-finite value `{s}` at {path}"
-            );
-            0
-        }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .map(|(i, x)| check_json(x, &format!("{path}[{i}]")))
-            .sum(),
-        Value::Object(o) => o
-            .iter()
-            .map(|(k, x)| check_json(x, &format!("{path}.{k}")))
-            .sum(),
-        Value::Bool(_) => 0,
-    }
-}
-
-fn check_png(p: &Path) {
-    let bytes = std::fs::read(p).unwrap();
-    assert!(
-        bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]),
-        "{} is not a PNG",
-        p.display()
-    );
-    // IHDR: width and height, big-endian, at bytes 16..24.
-    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    assert!(
-        (800..=4000).contains(&w) && (500..=4000).contains(&h),
-        "{}: {w}x{h}",
-        p.display()
-    );
-}
-
-fn check_svg(p: &Path) {
-    let text = std::fs::read_to_string(p).unwrap();
-    assert!(
-        text.contains("<svg"),
-        "{} has no <svg> element",
-        p.display()
-    );
-    assert!(
-        text.trim_end().ends_with("</svg>"),
-        "{} is cut off",
-        p.display()
-    );
-    assert!(text.contains("<text"), "{} draws no text", p.display());
-}
 
 #[test]
 fn quick_reproduce_writes_every_figure_and_index() {
@@ -97,7 +25,7 @@ fn quick_reproduce_writes_every_figure_and_index() {
         outputs.len()
     );
     let ids: Vec<&str> = outputs.iter().map(|o| o.id.as_str()).collect();
-    assert_eq!(ids, IDS, "figures in the order of figures.md");
+    assert_eq!(ids, FIGURE_IDS, "figures in the order of figures.md");
     for o in &outputs {
         assert!(
             o.finding.len() > 40 && !o.finding.contains("NaN"),
@@ -111,7 +39,12 @@ fn quick_reproduce_writes_every_figure_and_index() {
             assert!(o.files.contains(&p), "{} not listed", p.display());
         }
         check_svg(&dir.path().join(format!("{}.svg", o.id)));
-        check_png(&dir.path().join(format!("{}.png", o.id)));
+        let (w, h) = check_png(&dir.path().join(format!("{}.png", o.id)), 10_000);
+        assert!(
+            (800..=4000).contains(&w) && (500..=4000).contains(&h),
+            "{}.png: {w}x{h}",
+            o.id
+        );
         let text = std::fs::read_to_string(dir.path().join(format!("{}.json", o.id))).unwrap();
         let v: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{}.json does not parse: {e}", o.id));
@@ -166,7 +99,7 @@ fn quick_reproduce_writes_every_figure_and_index() {
         .contains(&serde_json::json!(1.0)));
 
     let readme = std::fs::read_to_string(dir.path().join("README.md")).unwrap();
-    for id in IDS {
+    for id in FIGURE_IDS {
         assert!(readme.contains(&format!("## {id}")), "README lacks {id}");
         assert!(
             readme.contains(&format!("({id}.png)")),
@@ -176,7 +109,7 @@ fn quick_reproduce_writes_every_figure_and_index() {
     let index: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("index.json")).unwrap())
             .unwrap();
-    assert_eq!(index.as_array().unwrap().len(), IDS.len());
+    assert_eq!(index.as_array().unwrap().len(), FIGURE_IDS.len());
 
     // `--seeds` overrides a figure's default; homogenisation reuses bn-mnist's runs.
     let one = ReproduceArgs {

@@ -7,10 +7,13 @@
 //! * [`config`]: [`TrainConfig`], one run's settings, and [`condition::Condition`].
 //! * [`trainer`]: [`trainer::run`], one run → [`RunResult`].
 //! * [`sweep`]: grids of runs in parallel, resumable and shardable.
+//! * [`claims`]: every claim of claims.md as a runnable property, including the
+//!   network-level ones (whole-network gradients, determinism across thread counts).
 
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod claims;
 pub mod condition;
 pub mod config;
 pub mod data;

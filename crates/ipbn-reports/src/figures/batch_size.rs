@@ -13,12 +13,12 @@
 //! moment-matching rule, however, reads a batch's variance and makes no update from a batch
 //! of one.
 
-use super::common::{self, pct, Average, NetCond, Outcome};
+use super::common::{self, pct, usage, Average, NetCond, Outcome};
+use super::experiment::{count, join, Experiment, Produced};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, RefLine, Series, XyChart};
-use ipbn_math::Activation;
-use ipbn_train::{Init, TrainConfig};
+use ipbn_train::TrainConfig;
 use serde_json::{json, Value};
 
 /// Settings of the `batch-size` figure.
@@ -60,14 +60,9 @@ impl BatchSizeConfig {
             lr_per_example: 1.0 / 60.0,
             ip_lr_per_example: 0.001 / 60.0,
             base: TrainConfig {
-                hidden: vec![100, 100, 100],
-                activation: Activation::Sigmoid,
-                init: Init::Gauss { std: 0.1 },
-                momentum: 0.0,
                 probe_size: 100,
-                probe_units: vec![0],
                 percentiles: vec![50.0],
-                ..TrainConfig::default()
+                ..common::mnist_network()
             },
             seeds: 2,
             seed: 2022,
@@ -85,27 +80,25 @@ impl BatchSizeConfig {
     }
 
     fn validate(&self, id: &str) -> Result<(), CliError> {
-        self.base
-            .validate()
-            .map_err(|e| CliError::Usage(format!("{id}: {e}")))?;
+        common::check_base(id, &self.base)?;
         if self.batches.is_empty() || self.batches.contains(&0) || self.examples == 0 {
-            return Err(CliError::Usage(format!(
-                "{id}: batches must be non-empty and ≥ 1, and examples ≥ 1"
-            )));
+            return Err(usage(
+                id,
+                "batches must be non-empty and ≥ 1, and examples ≥ 1",
+            ));
         }
         let rates_ok = self.lr_per_example.is_finite()
             && self.lr_per_example > 0.0
             && self.ip_lr_per_example.is_finite()
             && self.ip_lr_per_example >= 0.0;
         if !rates_ok {
-            return Err(CliError::Usage(format!(
-                "{id}: lr_per_example must be finite and > 0, ip_lr_per_example finite and ≥ 0"
-            )));
+            return Err(usage(
+                id,
+                "lr_per_example must be finite and > 0, ip_lr_per_example finite and ≥ 0",
+            ));
         }
         if self.conditions.is_empty() {
-            return Err(CliError::Usage(format!(
-                "{id}: give at least one condition"
-            )));
+            return Err(usage(id, "give at least one condition"));
         }
         Ok(())
     }
@@ -134,36 +127,24 @@ pub struct BatchSize {
     pub config: Option<BatchSizeConfig>,
 }
 
-impl Figure for BatchSize {
-    fn id(&self) -> &'static str {
-        "batch-size"
+impl Experiment for BatchSize {
+    const ID: &'static str = "batch-size";
+    const QUESTION: &'static str = "What does IP give that BN cannot?";
+    const SOURCE: &'static str = "beyond the sources";
+    type Config = BatchSizeConfig;
+    const FULL: fn() -> BatchSizeConfig = BatchSizeConfig::full;
+    const QUICK: fn() -> BatchSizeConfig = BatchSizeConfig::quick;
+
+    fn given(&self) -> Option<&BatchSizeConfig> {
+        self.config.as_ref()
     }
 
-    fn question(&self) -> &'static str {
-        "What does IP give that BN cannot?"
-    }
-
-    fn source(&self) -> &'static str {
-        "beyond the sources"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                BatchSizeConfig::quick()
-            } else {
-                BatchSizeConfig::full()
-            }
-        });
-        cfg.validate(self.id())?;
+    fn produce(&self, ctx: &FigureContext, cfg: &BatchSizeConfig) -> Result<Produced, CliError> {
+        cfg.validate(Self::ID)?;
         let split = common::load_split(ctx)?;
-        let ns = common::seed_count(ctx, cfg.seeds, self.id())?;
-        let seeds: Vec<u64> = (0..ns).map(|r| common::run_seed(cfg.seed, r)).collect();
-        let conds = cfg
-            .conditions
-            .iter()
-            .map(|c| NetCond::parse(c, cfg.base.activation))
-            .collect::<Result<Vec<_>, _>>()?;
+        let seeds = common::run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;
+        let ns = seeds.len();
+        let conds = common::parse_conds(&cfg.conditions, cfg.base.activation)?;
         let nb = cfg.batches.len();
         // Condition-major, then batch, then seed.
         let configs: Vec<TrainConfig> = conds
@@ -171,7 +152,6 @@ impl Figure for BatchSize {
             .flat_map(|c| {
                 cfg.batches.iter().flat_map({
                     let seeds = &seeds;
-                    let cfg = &cfg;
                     move |&b| seeds.iter().map(move |&s| cfg.run_config(c, b, s))
                 })
             })
@@ -209,15 +189,7 @@ impl Figure for BatchSize {
             }
             let mut s = common::summary_series(cond, &x, &vals, Average::Arithmetic, &diverged);
             if !undef.is_empty() {
-                s.label = format!(
-                    "{} (undefined at batch {})",
-                    cond.label,
-                    undef
-                        .iter()
-                        .map(|b| b.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                s.label = format!("{} (undefined at batch {})", cond.label, join(&undef, ", "));
             }
             series.push(s.markers());
             undefined.push(undef);
@@ -225,11 +197,7 @@ impl Figure for BatchSize {
 
         // Finding: each condition at the smallest and the largest batch, and BN's undefined
         // batches.
-        let value_at = |s: &Series, b: usize| -> f64 {
-            s.x.iter()
-                .position(|&v| v == b as f64)
-                .map_or(f64::NAN, |i| s.mean[i])
-        };
+        let value_at = |s: &Series, b: usize| common::mean_at(s, b as f64);
         let (bmin, bmax) = (
             cfg.batches.iter().copied().min().unwrap_or(1),
             cfg.batches.iter().copied().max().unwrap_or(1),
@@ -289,59 +257,38 @@ impl Figure for BatchSize {
             }
         );
 
-        let mut files = draw(ctx, self.id(), &cfg, ns, &series, &conds, &undefined)?;
+        let files = draw(ctx, Self::ID, cfg, ns, &series, &conds, &undefined)?;
 
-        let mut j = common::header_json(
-            self.id(),
-            self.question(),
-            self.source(),
-            ctx,
-            &split,
-            &seeds,
-        );
-        j.insert("finding".into(), json!(finding));
-        j.insert(
-            "config".into(),
-            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-        );
-        j.insert(
-            "assumed".into(),
-            json!("No source runs this experiment: examples, the per-example rates (scaled linearly with the batch) and the network are this figure's choices."),
-        );
-        j.insert(
-            "conditions".into(),
-            Value::Array(
-                conds
-                    .iter()
-                    .enumerate()
-                    .map(|(c, cond)| {
-                        json!({
-                            "label": cond.label,
-                            "condition": cond.canonical(),
-                            "final_accuracy_vs_batch": common::series_json(&series[c]),
-                            "undefined_batches": undefined[c],
+        let mut fields = common::net_fields(&split, &seeds);
+        fields.extend([
+            (
+                "assumed",
+                json!("No source runs this experiment: examples, the per-example rates (scaled linearly with the batch) and the network are this figure's choices."),
+            ),
+            (
+                "conditions",
+                Value::Array(
+                    conds
+                        .iter()
+                        .enumerate()
+                        .map(|(c, cond)| {
+                            json!({
+                                "label": cond.label,
+                                "condition": cond.canonical(),
+                                "final_accuracy_vs_batch": common::series_json(&series[c]),
+                                "undefined_batches": undefined[c],
+                            })
                         })
-                    })
-                    .collect(),
+                        .collect(),
+                ),
             ),
-        );
-        j.insert("undefined_reasons".into(), json!(reasons));
-        j.insert(
-            "runs".into(),
-            Value::Array(
-                configs
-                    .iter()
-                    .zip(&outcomes)
-                    .map(|(c, o)| common::run_json(c, o))
-                    .collect(),
-            ),
-        );
-        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+            ("undefined_reasons", json!(reasons)),
+            ("runs", common::runs_json(&configs, &outcomes)),
+        ]);
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }
@@ -359,10 +306,9 @@ fn draw(
         let area = plot::titled(
             area,
             &format!(
-                "Final test accuracy after {} examples, rates ∝ batch: mean and min–max over {} seed{}",
+                "Final test accuracy after {} examples, rates ∝ batch: mean and min–max over {}",
                 cfg.examples,
-                seeds,
-                if seeds == 1 { "" } else { "s" }
+                count(seeds, "seed")
             ),
         )?;
         let p = plot::layout::panel(&area, 0, "against the mini-batch size")?;
@@ -380,10 +326,7 @@ fn draw(
                 chart = chart.note(format!(
                     "{}: undefined at batch {} (not drawn)",
                     conds[c].label,
-                    u.iter()
-                        .map(|b| b.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    join(u, ", ")
                 ));
             }
         }

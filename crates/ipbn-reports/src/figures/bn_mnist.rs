@@ -19,12 +19,12 @@
 //! The same runs feed `homogenisation` (see [`super::homogenisation`]): in one process they
 //! are trained once.
 
-use super::common::{self, pct, sig3, Average, CondRuns, NetCond};
+use super::common::{self, pct, sig3, usage, Average, CondRuns, NetCond};
+use super::experiment::{count, join, Experiment, Produced};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, RefLine, Series, XyChart};
-use ipbn_math::Activation;
-use ipbn_train::{Init, TrainConfig};
+use ipbn_train::TrainConfig;
 use serde_json::{json, Value};
 
 /// Settings of the `bn-mnist` figure (also used by `homogenisation`).
@@ -46,30 +46,13 @@ impl BnMnistConfig {
     /// The full protocol: 10,000 steps (the paper: 50,000), 3 seeds.
     pub fn full() -> Self {
         BnMnistConfig {
-            conditions: [
-                "plain",
-                "bn",
-                "ip:infomax-logistic",
-                "ip:triesch",
-                "ip:moment",
-                "ip+affine:infomax-logistic",
-            ]
-            .map(String::from)
-            .to_vec(),
+            conditions: common::standard_conditions(),
             base: TrainConfig {
-                hidden: vec![100, 100, 100],
-                activation: Activation::Sigmoid,
-                init: Init::Gauss { std: 0.1 },
-                batch: 60,
                 steps: 10_000,
-                lr: 0.5,
-                momentum: 0.0,
-                ip_lr: 0.001,
                 eval_every: 250,
                 probe_size: 500,
-                probe_units: vec![0],
                 percentiles: vec![15.0, 50.0, 85.0],
-                ..TrainConfig::default()
+                ..common::mnist_network()
             },
             seeds: 3,
             seed: 2015,
@@ -92,32 +75,22 @@ impl BnMnistConfig {
         }
     }
 
-    /// The conditions, parsed.
-    pub(crate) fn conds(&self) -> Result<Vec<NetCond>, CliError> {
-        self.conditions
-            .iter()
-            .map(|c| NetCond::parse(c, self.base.activation))
-            .collect()
-    }
-
-    pub(crate) fn validate(&self, id: &str) -> Result<(), CliError> {
-        self.base
-            .validate()
-            .map_err(|e| CliError::Usage(format!("{id}: {e}")))?;
+    fn validate(&self, id: &str) -> Result<(), CliError> {
+        common::check_base(id, &self.base)?;
         if self.conditions.is_empty() {
-            return Err(CliError::Usage(format!(
-                "{id}: give at least one condition"
-            )));
+            return Err(usage(id, "give at least one condition"));
         }
         if self.base.hidden.is_empty() || self.base.probe_units.is_empty() {
-            return Err(CliError::Usage(format!(
-                "{id}: the network needs a hidden layer and a probe unit"
-            )));
+            return Err(usage(
+                id,
+                "the network needs a hidden layer and a probe unit",
+            ));
         }
         if self.base.percentiles.len() != 3 {
-            return Err(CliError::Usage(format!(
-                "{id}: give exactly three percentiles (low, middle, high)"
-            )));
+            return Err(usage(
+                id,
+                "give exactly three percentiles (low, middle, high)",
+            ));
         }
         Ok(())
     }
@@ -130,9 +103,9 @@ impl BnMnistConfig {
         id: &str,
     ) -> Result<CondRuns, CliError> {
         self.validate(id)?;
-        let n = common::seed_count(ctx, self.seeds, id)?;
-        let seeds = (0..n).map(|r| common::run_seed(self.seed, r)).collect();
-        CondRuns::run(ctx, split, self.conds()?, &self.base, seeds)
+        let seeds = common::run_seeds(ctx, self.seeds, self.seed, id)?;
+        let conds = common::parse_conds(&self.conditions, self.base.activation)?;
+        CondRuns::run(ctx, split, conds, &self.base, seeds)
     }
 }
 
@@ -193,42 +166,26 @@ fn percentile_series(nc: &NetCond, run: &ipbn_train::RunResult, unit: usize) -> 
     s
 }
 
-impl Figure for BnMnist {
-    fn id(&self) -> &'static str {
-        "bn-mnist"
+impl Experiment for BnMnist {
+    const ID: &'static str = "bn-mnist";
+    const QUESTION: &'static str =
+        "Does normalising each unit's input speed up learning, and does IP do what BN does?";
+    const SOURCE: &'static str = "Ioffe & Szegedy 2015, Fig. 1 (50,000 steps in the paper)";
+    type Config = BnMnistConfig;
+    const FULL: fn() -> BnMnistConfig = BnMnistConfig::full;
+    const QUICK: fn() -> BnMnistConfig = BnMnistConfig::quick;
+
+    fn given(&self) -> Option<&BnMnistConfig> {
+        self.config.as_ref()
     }
 
-    fn question(&self) -> &'static str {
-        "Does normalising each unit's input speed up learning, and does IP do what BN does?"
-    }
-
-    fn source(&self) -> &'static str {
-        "Ioffe & Szegedy 2015, Fig. 1 (50,000 steps in the paper)"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                BnMnistConfig::quick()
-            } else {
-                BnMnistConfig::full()
-            }
-        });
+    fn produce(&self, ctx: &FigureContext, cfg: &BnMnistConfig) -> Result<Produced, CliError> {
         let split = common::load_split(ctx)?;
-        let runs = cfg.train(ctx, &split, self.id())?;
+        let runs = cfg.train(ctx, &split, Self::ID)?;
         let unit = cfg.base.probe_units[0];
         let layer = cfg.base.hidden.len();
 
-        let acc: Vec<Series> = (0..runs.conds.len())
-            .map(|c| {
-                common::record_series(
-                    &runs.conds[c],
-                    &runs.runs(c),
-                    &|r| r.test_accuracy,
-                    Average::Arithmetic,
-                )
-            })
-            .collect();
+        let acc = runs.record_series(&|r| r.test_accuracy, Average::Arithmetic);
         let pcts: Vec<Option<Series>> = (0..runs.conds.len())
             .map(|c| {
                 runs.runs(c)
@@ -240,18 +197,10 @@ impl Figure for BnMnist {
         // Finding: final accuracy, first crossing of the threshold, BN against plain.
         let finals: Vec<f64> = acc
             .iter()
-            .map(|s| {
-                if s.x.last() == Some(&(cfg.base.steps as f64)) {
-                    s.mean.last().copied().unwrap_or(f64::NAN)
-                } else {
-                    f64::NAN
-                }
-            })
+            .map(|s| common::final_mean(s, cfg.base.steps))
             .collect();
         let reach: Vec<Option<f64>> = acc.iter().map(|s| first_reach(s, cfg.threshold)).collect();
-        let diverged: Vec<usize> = (0..runs.conds.len())
-            .map(|c| runs.runs(c).iter().filter(|r| r.diverged).count())
-            .collect();
+        let diverged: Vec<usize> = (0..runs.conds.len()).map(|c| runs.diverged(c)).collect();
         let per_cond: Vec<String> = runs
             .conds
             .iter()
@@ -360,8 +309,8 @@ impl Figure for BnMnist {
 
         let files = draw(
             ctx,
-            self.id(),
-            &cfg,
+            Self::ID,
+            cfg,
             &runs,
             &acc,
             &pcts,
@@ -370,59 +319,46 @@ impl Figure for BnMnist {
             split.train.features(),
         )?;
 
-        let mut j = common::header_json(
-            self.id(),
-            self.question(),
-            self.source(),
-            ctx,
-            &split,
-            &runs.seeds,
-        );
-        j.insert("finding".into(), json!(finding));
-        j.insert(
-            "config".into(),
-            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-        );
-        j.insert(
-            "assumed".into(),
-            json!("learning rate, initial weight scale and IP rate are not given by the paper; values in config.base. Accuracy on the test split in inference mode; percentiles on the first probe_size test images."),
-        );
-        j.insert(
-            "conditions".into(),
-            Value::Array(
-                runs.conds
-                    .iter()
-                    .enumerate()
-                    .map(|(c, nc)| {
-                        json!({
-                            "label": nc.label,
-                            "condition": nc.canonical(),
-                            "accuracy": common::series_json(&acc[c]),
-                            "final_accuracy_mean": common::num_or(finals[c], "diverged"),
-                            "first_step_reaching_threshold": reach[c].map_or(json!("never"), |s| json!(s)),
-                            "diverged_runs": diverged[c],
-                            "unit_input_percentiles_seed1": pcts[c].as_ref().map_or(json!("no run"), |s| json!({
-                                "unit": unit,
-                                "layer": layer,
-                                "percentiles": cfg.base.percentiles,
-                                "step": common::nums(&s.x),
-                                "low": common::nums(s.lo.as_deref().unwrap_or(&[])),
-                                "middle": common::nums(&s.mean),
-                                "high": common::nums(s.hi.as_deref().unwrap_or(&[])),
-                            })),
-                        })
-                    })
-                    .collect(),
+        let mut fields = common::net_fields(&split, &runs.seeds);
+        fields.extend([
+            (
+                "assumed",
+                json!("learning rate, initial weight scale and IP rate are not given by the paper; values in config.base. Accuracy on the test split in inference mode; percentiles on the first probe_size test images."),
             ),
-        );
-        j.insert("runs".into(), runs.runs_json());
-        let mut files = files;
-        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+            (
+                "conditions",
+                Value::Array(
+                    runs.conds
+                        .iter()
+                        .enumerate()
+                        .map(|(c, nc)| {
+                            json!({
+                                "label": nc.label,
+                                "condition": nc.canonical(),
+                                "accuracy": common::series_json(&acc[c]),
+                                "final_accuracy_mean": common::num_or(finals[c], "diverged"),
+                                "first_step_reaching_threshold": reach[c].map_or(json!("never"), |s| json!(s)),
+                                "diverged_runs": diverged[c],
+                                "unit_input_percentiles_seed1": pcts[c].as_ref().map_or(json!("no run"), |s| json!({
+                                    "unit": unit,
+                                    "layer": layer,
+                                    "percentiles": cfg.base.percentiles,
+                                    "step": common::nums(&s.x),
+                                    "low": common::nums(s.lo.as_deref().unwrap_or(&[])),
+                                    "middle": common::nums(&s.mean),
+                                    "high": common::nums(s.hi.as_deref().unwrap_or(&[])),
+                                })),
+                            })
+                        })
+                        .collect(),
+                ),
+            ),
+            ("runs", runs.runs_json()),
+        ]);
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }
@@ -476,17 +412,11 @@ fn draw(
             let area = plot::titled(
                 area,
                 &format!(
-                    "MNIST {}-{}-10 sigmoid network, batch {}: mean and min–max over {} seed{}",
+                    "MNIST {}-{}-10 sigmoid network, batch {}: mean and min–max over {}",
                     inputs,
-                    cfg.base
-                        .hidden
-                        .iter()
-                        .map(|h| h.to_string())
-                        .collect::<Vec<_>>()
-                        .join("-"),
+                    join(&cfg.base.hidden, "-"),
                     cfg.base.batch,
-                    runs.seeds.len(),
-                    if runs.seeds.len() == 1 { "" } else { "s" }
+                    count(runs.seeds.len(), "seed")
                 ),
             )?;
             let parts = plot::split_rows(&area, &[1.1, 0.95 * rows as f64])?;

@@ -1,7 +1,12 @@
 //! Shared machinery of the network figures (`bn-mnist`, `vanishing-gradient`,
-//! `lr-stability`, `batch-size`, `homogenisation`).
+//! `lr-stability`, `batch-size`, `homogenisation`); what every figure shares is in
+//! [`super::experiment`].
 //!
 //! * [`load_split`]: the figure's data, once per figure, from [`FigureContext::data`].
+//! * [`mnist_network`], [`standard_conditions`]: the network and the conditions the
+//!   figures start from.
+//! * [`check_base`], [`run_seeds`], [`parse_conds`]: the settings every network figure
+//!   checks, its run seeds and its conditions.
 //! * [`NetCond`]: a condition as drawn (label, colour, dash) with the activation it runs on.
 //! * [`run_all`]: every run of a figure as one parallel batch. Runs are scheduled longest
 //!   first on the context's rayon pool (each run is single-threaded and depends only on its
@@ -12,8 +17,10 @@
 //!   that need the same run (`bn-mnist` and `homogenisation`) train it once per process.
 //! * [`record_series`]: one condition's record history over seeds as a mean line with a
 //!   min–max band, each diverged run marked once, where it diverged.
-//! * JSON helpers that never write `null` or a non-finite number.
+//! * JSON helpers that never write `null` or a non-finite number, and [`net_fields`], the
+//!   fields every network figure's JSON carries (its data and run seeds).
 
+use super::experiment::{Fields, Progress};
 use crate::error::CliError;
 use crate::figure::{DataSource, FigureContext};
 use crate::plot::{self, Diverged, Series, Spread};
@@ -37,6 +44,83 @@ pub(crate) fn load_split(ctx: &FigureContext) -> Result<Split, CliError> {
             data::load_dir(p).map_err(|e| CliError::Usage(format!("--data {}: {e}", p.display())))
         }
     }
+}
+
+/// A usage error of figure `id`: `id: what`.
+pub(crate) fn usage(id: &str, what: &str) -> CliError {
+    CliError::Usage(format!("{id}: {what}"))
+}
+
+/// Checks the settings every run of figure `id` starts from, as the trainer would.
+pub(crate) fn check_base(id: &str, base: &TrainConfig) -> Result<(), CliError> {
+    base.validate().map_err(|e| usage(id, &e.to_string()))
+}
+
+/// The run seeds of figure `id`: `--seeds` replicates if given, else `default`, replicate
+/// `r` seeded with `derive_seed(base, r)`. Every condition shares them, so that conditions
+/// are compared on the same initial weights and batch order.
+///
+/// # Errors
+/// A usage error if there would be no replicate.
+pub(crate) fn run_seeds(
+    ctx: &FigureContext,
+    default: usize,
+    base: u64,
+    id: &str,
+) -> Result<Vec<u64>, CliError> {
+    let n = ctx.seeds.unwrap_or(default);
+    if n == 0 {
+        return Err(usage(id, "--seeds must be ≥ 1"));
+    }
+    Ok((0..n as u64)
+        .map(|r| ipbn_math::seed::derive_seed(base, r))
+        .collect())
+}
+
+/// Parses every condition of `specs` for a network with hidden activation `activation`
+/// (see [`NetCond::parse`]).
+pub(crate) fn parse_conds(
+    specs: &[String],
+    activation: Activation,
+) -> Result<Vec<NetCond>, CliError> {
+    specs
+        .iter()
+        .map(|c| NetCond::parse(c, activation))
+        .collect()
+}
+
+/// The network every network figure starts from, that of Ioffe & Szegedy's MNIST
+/// experiment: 784-100-100-100-10 with sigmoid hidden units, `gauss:0.1` initial weights
+/// (the paper gives no value), mini-batches of 60, plain SGD (learning rate 0.5, no
+/// momentum), IP rate 0.001 and one probed unit (unit 0). Each figure sets its steps,
+/// records and probe batch, and whatever it varies.
+pub(crate) fn mnist_network() -> TrainConfig {
+    TrainConfig {
+        hidden: vec![100, 100, 100],
+        activation: Activation::Sigmoid,
+        init: ipbn_train::Init::Gauss { std: 0.1 },
+        batch: 60,
+        lr: 0.5,
+        momentum: 0.0,
+        ip_lr: 0.001,
+        probe_units: vec![0],
+        ..TrainConfig::default()
+    }
+}
+
+/// The conditions `bn-mnist` (and with it `homogenisation`) and `lr-stability` compare, in
+/// drawing order: no normalisation, BN, three IP rules, and IP with BN's affine γ, β.
+pub(crate) fn standard_conditions() -> Vec<String> {
+    [
+        "plain",
+        "bn",
+        "ip:infomax-logistic",
+        "ip:triesch",
+        "ip:moment",
+        "ip+affine:infomax-logistic",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// One condition of a network figure as it is drawn.
@@ -171,10 +255,8 @@ pub(crate) fn run_all(
     split: &Split,
     configs: &[TrainConfig],
 ) -> Result<Vec<Outcome>, CliError> {
-    let total = configs.len();
-    let done = AtomicUsize::new(0);
-    (ctx.progress)(0, total);
-    let slots: Vec<Mutex<Option<Outcome>>> = (0..total).map(|_| Mutex::new(None)).collect();
+    let progress = Progress::start(ctx, configs.len());
+    let slots: Vec<Mutex<Option<Outcome>>> = configs.iter().map(|_| Mutex::new(None)).collect();
     let mut todo: Vec<usize> = Vec::new();
     for (i, cfg) in configs.iter().enumerate() {
         let ready = if let Err(e) = cfg.validate_for(split) {
@@ -186,8 +268,7 @@ pub(crate) fn run_all(
         match ready {
             Some(o) => {
                 *slots[i].lock().map_err(|_| poisoned())? = Some(o);
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                (ctx.progress)(n, total);
+                progress.tick();
             }
             None => todo.push(i),
         }
@@ -217,8 +298,7 @@ pub(crate) fn run_all(
                         if let Ok(mut slot) = slots[i].lock() {
                             *slot = Some(Outcome::Ran(r));
                         }
-                        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                        (ctx.progress)(n, total);
+                        progress.tick();
                     }
                     Err(e) => {
                         failed.store(true, Ordering::SeqCst);
@@ -301,15 +381,27 @@ impl CondRuns {
             .collect()
     }
 
+    /// How many of condition `c`'s finished runs diverged.
+    pub(crate) fn diverged(&self, c: usize) -> usize {
+        self.runs(c).iter().filter(|r| r.diverged).count()
+    }
+
+    /// Every condition's history as [`record_series`] draws it, in condition order.
+    pub(crate) fn record_series(
+        &self,
+        f: &dyn Fn(&Record) -> Option<f64>,
+        avg: Average,
+    ) -> Vec<Series> {
+        self.conds
+            .iter()
+            .enumerate()
+            .map(|(c, nc)| record_series(nc, &self.runs(c), f, avg))
+            .collect()
+    }
+
     /// Every run for the JSON: full configuration and outcome.
     pub(crate) fn runs_json(&self) -> Value {
-        Value::Array(
-            self.configs
-                .iter()
-                .zip(&self.outcomes)
-                .map(|(c, o)| run_json(c, o))
-                .collect(),
-        )
+        runs_json(&self.configs, &self.outcomes)
     }
 }
 
@@ -455,6 +547,17 @@ pub(crate) fn series_json(s: &Series) -> Value {
     })
 }
 
+/// Every run for the figure's JSON (see [`run_json`]), `configs[i]` with `outcomes[i]`.
+pub(crate) fn runs_json(configs: &[TrainConfig], outcomes: &[Outcome]) -> Value {
+    Value::Array(
+        configs
+            .iter()
+            .zip(outcomes)
+            .map(|(c, o)| run_json(c, o))
+            .collect(),
+    )
+}
+
 /// A run for the figure's JSON: its full configuration and what became of it.
 pub(crate) fn run_json(cfg: &TrainConfig, outcome: &Outcome) -> Value {
     let config = serde_json::to_value(cfg).unwrap_or_else(|e| json!(e.to_string()));
@@ -474,57 +577,37 @@ pub(crate) fn run_json(cfg: &TrainConfig, outcome: &Outcome) -> Value {
     }
 }
 
-/// The fields every network figure's JSON starts with.
-pub(crate) fn header_json(
-    id: &str,
-    question: &str,
-    source: &str,
-    ctx: &FigureContext,
-    split: &Split,
-    seeds: &[u64],
-) -> serde_json::Map<String, Value> {
-    let mut m = serde_json::Map::new();
-    m.insert("id".into(), json!(id));
-    m.insert("question".into(), json!(question));
-    m.insert("source".into(), json!(source));
-    m.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
-    m.insert("quick".into(), json!(ctx.quick));
-    m.insert("run_seeds".into(), json!(seeds));
-    m.insert(
-        "data".into(),
-        json!({
-            "files": split.files,
-            "train": {"name": split.train.name, "samples": split.train.len()},
-            "test": {"name": split.test.name, "samples": split.test.len()},
-        }),
-    );
-    m
+/// The fields every network figure's JSON carries besides the shared header: its run seeds
+/// and the data it trained on.
+pub(crate) fn net_fields(split: &Split, seeds: &[u64]) -> Fields {
+    vec![
+        ("run_seeds", json!(seeds)),
+        (
+            "data",
+            json!({
+                "files": split.files,
+                "train": {"name": split.train.name, "samples": split.train.len()},
+                "test": {"name": split.test.name, "samples": split.test.len()},
+            }),
+        ),
+    ]
 }
 
-/// Writes `ID.json` and returns its path.
-pub(crate) fn write_json(
-    ctx: &FigureContext,
-    id: &str,
-    value: &Value,
-) -> Result<std::path::PathBuf, CliError> {
-    let path = ctx.out_dir.join(format!("{id}.json"));
-    plot::write_json_atomic(&path, value)?;
-    Ok(path)
-}
-
-/// `run seed` of replicate `r` of a figure seeded with `base`: shared by every condition,
-/// so conditions are compared on the same initial weights and batch order.
-pub(crate) fn run_seed(base: u64, replicate: usize) -> u64 {
-    ipbn_math::seed::derive_seed(base, replicate as u64)
-}
-
-/// The seeds count: `--seeds` if given, else the figure's default; at least 1.
-pub(crate) fn seed_count(ctx: &FigureContext, default: usize, id: &str) -> Result<usize, CliError> {
-    let n = ctx.seeds.unwrap_or(default);
-    if n == 0 {
-        return Err(CliError::Usage(format!("{id}: --seeds must be ≥ 1")));
+/// The mean of `s` at its last point if that is step `steps`, the end of training (NaN if
+/// the runs stopped before, e.g. every one diverged).
+pub(crate) fn final_mean(s: &Series, steps: usize) -> f64 {
+    if s.x.last() == Some(&(steps as f64)) {
+        s.mean.last().copied().unwrap_or(f64::NAN)
+    } else {
+        f64::NAN
     }
-    Ok(n)
+}
+
+/// The mean of `s` at `x` (NaN if it has no point there).
+pub(crate) fn mean_at(s: &Series, x: f64) -> f64 {
+    s.x.iter()
+        .position(|&v| v == x)
+        .map_or(f64::NAN, |i| s.mean[i])
 }
 
 /// Formats `v` with 3 significant digits (`diverged` if not finite).
@@ -570,6 +653,40 @@ mod tests {
         assert_eq!(s.diverged, vec![Diverged { x: 1.5, count: 2 }]);
     }
 
+    fn context(seeds: Option<usize>) -> FigureContext {
+        FigureContext {
+            quick: true,
+            seeds,
+            data: DataSource::Shipped,
+            out_dir: std::env::temp_dir(),
+            progress: Arc::new(|d, t| assert!(d <= t)),
+        }
+    }
+
+    #[test]
+    fn run_seeds_follow_the_context_and_reject_zero() {
+        let own = run_seeds(&context(None), 3, 7, "fig").unwrap();
+        assert_eq!(own.len(), 3);
+        assert_eq!(own[2], ipbn_math::seed::derive_seed(7, 2));
+        assert!(own[0] != own[1] && own[1] != own[2]);
+        // `--seeds` overrides the default and keeps the same first replicates.
+        assert_eq!(run_seeds(&context(Some(2)), 3, 7, "fig").unwrap(), own[..2]);
+        match run_seeds(&context(Some(0)), 3, 7, "fig") {
+            Err(CliError::Usage(m)) => assert_eq!(m, "fig: --seeds must be ≥ 1"),
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn final_and_pointwise_means() {
+        let s = Series::new("a", vec![0.0, 50.0, 100.0], vec![0.1, 0.5, 0.9]);
+        assert_eq!(final_mean(&s, 100), 0.9);
+        // Runs that stopped before the last step have no final value.
+        assert!(final_mean(&s, 200).is_nan());
+        assert_eq!(mean_at(&s, 50.0), 0.5);
+        assert!(mean_at(&s, 7.0).is_nan());
+    }
+
     #[test]
     fn colours_follow_the_palette() {
         let a = NetCond::parse("ip:infomax-logistic", Activation::Sigmoid).unwrap();
@@ -595,13 +712,7 @@ mod tests {
         })
         .load()
         .unwrap();
-        let ctx = FigureContext {
-            quick: true,
-            seeds: None,
-            data: DataSource::Shipped,
-            out_dir: std::env::temp_dir(),
-            progress: Arc::new(|d, t| assert!(d <= t)),
-        };
+        let ctx = context(None);
         let ok = TrainConfig {
             hidden: vec![4],
             steps: 5,

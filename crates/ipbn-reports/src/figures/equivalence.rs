@@ -9,11 +9,12 @@
 //! * (b) The registry's moment-matching rule (`moment`) stepped by SGD on a stationary stream:
 //!   its α and k converge to BN's 1/√(var + ε) and −mean·α, the per-batch values of which
 //!   are shown as dots.
-//! * (c) The claims table: every claim of `ipbn_neurons::claims` run with many random cases.
+//! * (c) The claims table: every claim of `ipbn_train::claims::all()` (the neurons claims plus the network-level ones) run with many random cases.
 
+use super::experiment::{num_text, Experiment, Produced, Progress};
 use super::single_neuron::{simulate_unit, InputDist, UnitSgd};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::{
     self, palette, Align, Area, LegendPos, MarkerShape, PlotError, RefLine, Scatter, Series,
     TablePanel, XyChart,
@@ -22,15 +23,14 @@ use ipbn_math::mapping::bn_to_ip;
 use ipbn_math::seed::derive_seed;
 use ipbn_math::stats::mean_var;
 use ipbn_math::Activation;
-use ipbn_neurons::claims::{self, ClaimReport};
+use ipbn_neurons::claims::ClaimReport;
 use ipbn_neurons::rules::MomentMatching;
 use ipbn_neurons::{registry, BatchNorm, Mode};
 use ndarray::{Array1, Array2};
 use ndarray_rand::rand::Rng;
 use ndarray_rand::rand_distr::StandardNormal;
 use rayon::prelude::*;
-use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use serde_json::json;
 
 /// Settings of the `equivalence` figure.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -290,53 +290,31 @@ fn moment_run(cfg: &EquivalenceConfig) -> Result<MomentRun, CliError> {
     })
 }
 
-fn num(v: f64) -> Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        json!(format!("{v}"))
-    }
-}
+impl Experiment for Equivalence {
+    const ID: &'static str = "equivalence";
+    const QUESTION: &'static str = "Is BN an IP unit?";
+    const SOURCE: &'static str = "the talk, section III";
+    type Config = EquivalenceConfig;
+    const FULL: fn() -> EquivalenceConfig = EquivalenceConfig::full;
+    const QUICK: fn() -> EquivalenceConfig = EquivalenceConfig::quick;
 
-impl Figure for Equivalence {
-    fn id(&self) -> &'static str {
-        "equivalence"
-    }
-
-    fn question(&self) -> &'static str {
-        "Is BN an IP unit?"
+    fn given(&self) -> Option<&EquivalenceConfig> {
+        self.config.as_ref()
     }
 
-    fn source(&self) -> &'static str {
-        "the talk, section III"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                EquivalenceConfig::quick()
-            } else {
-                EquivalenceConfig::full()
-            }
-        });
+    fn produce(&self, ctx: &FigureContext, cfg: &EquivalenceConfig) -> Result<Produced, CliError> {
         cfg.validate()?;
-        let list = claims::all();
-        let total = list.len() + 2;
-        let done = AtomicUsize::new(0);
-        let tick = || {
-            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-            (ctx.progress)(n, total);
-        };
-        (ctx.progress)(0, total);
-        let a = bn_vs_ip(&cfg)?;
-        tick();
-        let b = moment_run(&cfg)?;
-        tick();
+        let list = ipbn_train::claims::all();
+        let progress = Progress::start(ctx, list.len() + 2);
+        let a = bn_vs_ip(cfg)?;
+        progress.tick();
+        let b = moment_run(cfg)?;
+        progress.tick();
         let reports: Vec<ClaimReport> = list
             .par_iter()
             .map(|c| {
                 let r = (c.run)(cfg.claim_cases, cfg.claim_seed);
-                tick();
+                progress.tick();
                 r
             })
             .collect();
@@ -372,59 +350,62 @@ impl Figure for Equivalence {
             }
         );
 
-        let files = draw(ctx, self.id(), &cfg, &a, &b, &reports)?;
+        let files = draw(ctx, Self::ID, cfg, &a, &b, &reports)?;
 
-        let json = json!({
-            "id": self.id(),
-            "question": self.question(),
-            "source": self.source(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "quick": ctx.quick,
-            "config": serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-            "seeds": {"panels": [derive_seed(cfg.seed, 0), derive_seed(cfg.seed, 1), derive_seed(cfg.seed, 2)], "claims": cfg.claim_seed},
-            "finding": finding,
-            "bn_vs_ip": {
-                "feature_means": a.means,
-                "feature_sds": a.sds,
-                "gamma": a.gamma,
-                "beta": a.beta,
-                "ip_form": a.ip.columns().into_iter().map(|c| c.to_vec()).collect::<Vec<_>>(),
-                "bn_output": a.bn.columns().into_iter().map(|c| c.to_vec()).collect::<Vec<_>>(),
-                "worst_error_scaled": a.worst_scaled,
-                "worst_error_abs": a.worst_abs,
-                "worst_relative_error_after_sigmoid": a.worst_sigmoid,
-            },
-            "moment_rule": {
-                "rule": b.rule_label,
-                "eps": b.eps,
-                "step": b.steps,
-                "alpha": b.alpha,
-                "k": b.k,
-                "bn_batch_step": b.batch_steps,
-                "bn_batch_alpha": b.batch_alpha,
-                "bn_batch_k": b.batch_k,
-                "bn_target": [b.target.0, b.target.1],
-                "bn_per_batch_mean": [b.batch_mean.0, b.batch_mean.1],
-                "last_fifth_mean": [num(b.tail_mean.0), num(b.tail_mean.1)],
-            },
-            "claims": reports.iter().map(|r| json!({
-                "id": r.id,
-                "cases": r.cases,
-                "worst_error": num(r.worst_error),
-                "tolerance": num(r.tolerance),
-                "holds": r.holds,
-                "detail": r.detail,
-            })).collect::<Vec<_>>(),
-        });
-        let json_path = ctx.out_dir.join(format!("{}.json", self.id()));
-        plot::write_json_atomic(&json_path, &json)?;
-        let mut files = files;
-        files.push(json_path);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+        let fields = vec![
+            (
+                "seeds",
+                json!({"panels": [derive_seed(cfg.seed, 0), derive_seed(cfg.seed, 1), derive_seed(cfg.seed, 2)], "claims": cfg.claim_seed}),
+            ),
+            (
+                "bn_vs_ip",
+                json!({
+                    "feature_means": a.means,
+                    "feature_sds": a.sds,
+                    "gamma": a.gamma,
+                    "beta": a.beta,
+                    "ip_form": a.ip.columns().into_iter().map(|c| c.to_vec()).collect::<Vec<_>>(),
+                    "bn_output": a.bn.columns().into_iter().map(|c| c.to_vec()).collect::<Vec<_>>(),
+                    "worst_error_scaled": a.worst_scaled,
+                    "worst_error_abs": a.worst_abs,
+                    "worst_relative_error_after_sigmoid": a.worst_sigmoid,
+                }),
+            ),
+            (
+                "moment_rule",
+                json!({
+                    "rule": b.rule_label,
+                    "eps": b.eps,
+                    "step": b.steps,
+                    "alpha": b.alpha,
+                    "k": b.k,
+                    "bn_batch_step": b.batch_steps,
+                    "bn_batch_alpha": b.batch_alpha,
+                    "bn_batch_k": b.batch_k,
+                    "bn_target": [b.target.0, b.target.1],
+                    "bn_per_batch_mean": [b.batch_mean.0, b.batch_mean.1],
+                    "last_fifth_mean": [num_text(b.tail_mean.0), num_text(b.tail_mean.1)],
+                }),
+            ),
+            (
+                "claims",
+                json!(reports
+                    .iter()
+                    .map(|r| json!({
+                        "id": r.id,
+                        "cases": r.cases,
+                        "worst_error": num_text(r.worst_error),
+                        "tolerance": num_text(r.tolerance),
+                        "holds": r.holds,
+                        "detail": r.detail,
+                    }))
+                    .collect::<Vec<_>>()),
+            ),
+        ];
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }

@@ -9,8 +9,9 @@
 
 use super::bn_mnist::BnMnistConfig;
 use super::common::{self, sig3, Average, CondRuns};
+use super::experiment::{count, join, Experiment, Produced};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, Series, XyChart};
 use serde_json::{json, Value};
 
@@ -22,59 +23,34 @@ pub struct Homogenisation {
     pub config: Option<BnMnistConfig>,
 }
 
-impl Figure for Homogenisation {
-    fn id(&self) -> &'static str {
-        "homogenisation"
+impl Experiment for Homogenisation {
+    const ID: &'static str = "homogenisation";
+    const QUESTION: &'static str = "Does IP make units too alike?";
+    const SOURCE: &'static str = "the talk's \"Issues\" slide";
+    type Config = BnMnistConfig;
+    const FULL: fn() -> BnMnistConfig = BnMnistConfig::full;
+    const QUICK: fn() -> BnMnistConfig = BnMnistConfig::quick;
+
+    fn given(&self) -> Option<&BnMnistConfig> {
+        self.config.as_ref()
     }
 
-    fn question(&self) -> &'static str {
-        "Does IP make units too alike?"
-    }
-
-    fn source(&self) -> &'static str {
-        "the talk's \"Issues\" slide"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                BnMnistConfig::quick()
-            } else {
-                BnMnistConfig::full()
-            }
-        });
+    fn produce(&self, ctx: &FigureContext, cfg: &BnMnistConfig) -> Result<Produced, CliError> {
         let split = common::load_split(ctx)?;
-        let runs = cfg.train(ctx, &split, self.id())?;
+        let runs = cfg.train(ctx, &split, Self::ID)?;
         let depth = cfg.base.hidden.len();
-        let nc = runs.conds.len();
         // series[layer][condition]
         let series: Vec<Vec<Series>> = (0..depth)
             .map(|l| {
-                (0..nc)
-                    .map(|c| {
-                        common::record_series(
-                            &runs.conds[c],
-                            &runs.runs(c),
-                            &|r| r.correlation.get(l).copied().flatten(),
-                            Average::Arithmetic,
-                        )
-                    })
-                    .collect()
+                runs.record_series(
+                    &|r| r.correlation.get(l).copied().flatten(),
+                    Average::Arithmetic,
+                )
             })
             .collect();
 
-        let end = |s: &Series| -> f64 {
-            if s.x.last() == Some(&(cfg.base.steps as f64)) {
-                s.mean.last().copied().unwrap_or(f64::NAN)
-            } else {
-                f64::NAN
-            }
-        };
-        let start = |s: &Series| -> f64 {
-            s.x.iter()
-                .position(|&x| x == 0.0)
-                .map_or(f64::NAN, |i| s.mean[i])
-        };
+        let end = |s: &Series| common::final_mean(s, cfg.base.steps);
+        let start = |s: &Series| common::mean_at(s, 0.0);
         let per_layer = |c: usize, f: &dyn Fn(&Series) -> f64| -> String {
             (0..depth)
                 .map(|l| sig3(f(&series[l][c])))
@@ -135,56 +111,44 @@ impl Figure for Homogenisation {
         };
         let finding = format!(
             "Mean |correlation| between units of hidden layers {} after {} steps (bn-mnist's runs; {} before training): {}.{most_text} IP conditions whose units end more alike than plain's: {}.",
-            (1..=depth).map(|l| l.to_string()).collect::<Vec<_>>().join(" / "),
+            join(&(1..=depth).collect::<Vec<_>>(), " / "),
             cfg.base.steps,
             per_layer(0, &start),
             parts.join("; "),
             if homog.is_empty() { String::from("none") } else { homog.join(", ") }
         );
 
-        let mut files = draw(ctx, self.id(), &cfg, &runs, &series)?;
+        let files = draw(ctx, Self::ID, cfg, &runs, &series)?;
 
-        let mut j = common::header_json(
-            self.id(),
-            self.question(),
-            self.source(),
-            ctx,
-            &split,
-            &runs.seeds,
-        );
-        j.insert("finding".into(), json!(finding));
-        j.insert(
-            "config".into(),
-            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-        );
-        j.insert(
-            "measure".into(),
-            json!("mean over pairs of distinct units of |Pearson correlation| of their outputs over the probe batch (first base.probe_size test images, inference mode); pairs with a constant unit left out"),
-        );
-        j.insert(
-            "conditions".into(),
-            Value::Array(
-                runs.conds
-                    .iter()
-                    .enumerate()
-                    .map(|(c, cond)| {
-                        json!({
-                            "label": cond.label,
-                            "condition": cond.canonical(),
-                            "correlation_per_layer": (0..depth).map(|l| common::series_json(&series[l][c])).collect::<Vec<_>>(),
-                            "final_per_layer": (0..depth).map(|l| common::num_or(end(&series[l][c]), "diverged")).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect(),
+        let mut fields = common::net_fields(&split, &runs.seeds);
+        fields.extend([
+            (
+                "measure",
+                json!("mean over pairs of distinct units of |Pearson correlation| of their outputs over the probe batch (first base.probe_size test images, inference mode); pairs with a constant unit left out"),
             ),
-        );
-        j.insert("runs".into(), runs.runs_json());
-        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+            (
+                "conditions",
+                Value::Array(
+                    runs.conds
+                        .iter()
+                        .enumerate()
+                        .map(|(c, cond)| {
+                            json!({
+                                "label": cond.label,
+                                "condition": cond.canonical(),
+                                "correlation_per_layer": (0..depth).map(|l| common::series_json(&series[l][c])).collect::<Vec<_>>(),
+                                "final_per_layer": (0..depth).map(|l| common::num_or(end(&series[l][c]), "diverged")).collect::<Vec<_>>(),
+                            })
+                        })
+                        .collect(),
+                ),
+            ),
+            ("runs", runs.runs_json()),
+        ]);
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }
@@ -206,9 +170,8 @@ fn draw(
             let area = plot::titled(
                 area,
                 &format!(
-                    "How alike are the hidden units? bn-mnist's runs: mean and min–max over {} seed{}",
-                    runs.seeds.len(),
-                    if runs.seeds.len() == 1 { "" } else { "s" }
+                    "How alike are the hidden units? bn-mnist's runs: mean and min–max over {}",
+                    count(runs.seeds.len(), "seed")
                 ),
             )?;
             let mut weights = vec![560.0; depth];

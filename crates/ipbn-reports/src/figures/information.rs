@@ -19,9 +19,13 @@
 //! fixed Gaussian kernel width (`ipbn_math::entropy::information_potential`); Rényi's
 //! quadratic entropy is H₂ = −ln V₂. Lower V₂ means more information (Principe 2010).
 
-use super::single_neuron::{rule_label, simulate_unit, InputDist, UnitSgd};
+use super::common::run_seeds;
+use super::experiment::{num_text, nums_text, Experiment, Produced, Progress};
+use super::single_neuron::{
+    output_range, rule_label, simpson_weight, simulate_unit, InputDist, UnitSgd,
+};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::{
     self, palette, Align, Area, LegendPos, PlotError, RefLine, Series, Spread, TablePanel, XyChart,
 };
@@ -36,7 +40,6 @@ use ndarray::ArrayView1;
 use plotters::style::RGBColor;
 use rayon::prelude::*;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Settings of the `information` figure.
@@ -324,10 +327,7 @@ fn run_one(c: &Condition, cfg: &InformationConfig, record_at: &[usize], seed: u6
 /// scale (minus ln of the activation range's width), by Simpson's rule over the range.
 fn target_entropy(rule: &dyn IpRule) -> Option<f64> {
     let t = rule.target()?;
-    let (lo, hi) = match rule.activation() {
-        Activation::Tanh => (-1.0, 1.0),
-        _ => (0.0, 1.0),
-    };
+    let (lo, hi) = output_range(rule.activation());
     let n = 20_000;
     let h = (hi - lo) / n as f64;
     let mut acc = 0.0;
@@ -340,57 +340,38 @@ fn target_entropy(rule: &dyn IpRule) -> Option<f64> {
         } else {
             0.0
         };
-        let c = if i == 0 || i == n {
-            1.0
-        } else if i % 2 == 1 {
-            4.0
-        } else {
-            2.0
-        };
-        acc += c * f;
+        acc += simpson_weight(i, n) * f;
     }
     let v = acc * h / 3.0 - (hi - lo).ln();
     v.is_finite().then_some(v)
 }
 
-fn num(v: f64) -> Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        json!(format!("{v}"))
-    }
+/// The numbers a series of one condition draws, for the JSON: mean, low and high.
+fn band_json(s: &Series) -> Value {
+    json!({
+        "mean": nums_text(&s.mean),
+        "lo": nums_text(s.lo.as_deref().unwrap_or(&[])),
+        "hi": nums_text(s.hi.as_deref().unwrap_or(&[])),
+    })
 }
 
-fn nums(v: &[f64]) -> Value {
-    Value::Array(v.iter().map(|&x| num(x)).collect())
-}
+impl Experiment for Information {
+    const ID: &'static str = "information";
+    const QUESTION: &'static str =
+        "Does IP raise a neuron's information potential like infomax, and does BN?";
+    const SOURCE: &'static str = "Shaw et al. 2020";
+    type Config = InformationConfig;
+    const FULL: fn() -> InformationConfig = InformationConfig::full;
+    const QUICK: fn() -> InformationConfig = InformationConfig::quick;
 
-impl Figure for Information {
-    fn id(&self) -> &'static str {
-        "information"
+    fn given(&self) -> Option<&InformationConfig> {
+        self.config.as_ref()
     }
 
-    fn question(&self) -> &'static str {
-        "Does IP raise a neuron's information potential like infomax, and does BN?"
-    }
-
-    fn source(&self) -> &'static str {
-        "Shaw et al. 2020"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                InformationConfig::quick()
-            } else {
-                InformationConfig::full()
-            }
-        });
+    fn produce(&self, ctx: &FigureContext, cfg: &InformationConfig) -> Result<Produced, CliError> {
         cfg.validate()?;
-        let seeds = ctx.seeds.unwrap_or(cfg.seeds);
-        if seeds == 0 {
-            return Err(CliError::Usage("information: --seeds must be ≥ 1".into()));
-        }
+        let seed_values = run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;
+        let seeds = seed_values.len();
         let conds = conditions();
         let record_at: Vec<usize> = {
             let top = (cfg.steps as f64).log10();
@@ -404,21 +385,15 @@ impl Figure for Information {
             v.dedup();
             v
         };
-        let seed_values: Vec<u64> = (0..seeds as u64)
-            .map(|s| derive_seed(cfg.seed, s))
-            .collect();
         let jobs: Vec<(usize, usize)> = (0..conds.len())
             .flat_map(|c| (0..seeds).map(move |s| (c, s)))
             .collect();
-        let total = jobs.len();
-        let done = AtomicUsize::new(0);
-        (ctx.progress)(0, total);
+        let progress = Progress::start(ctx, jobs.len());
         let results: Vec<Measured> = jobs
             .par_iter()
             .map(|&(c, s)| {
-                let m = run_one(&conds[c], &cfg, &record_at, seed_values[s]);
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                (ctx.progress)(n, total);
+                let m = run_one(&conds[c], cfg, &record_at, seed_values[s]);
+                progress.tick();
                 m
             })
             .collect();
@@ -432,28 +407,22 @@ impl Figure for Information {
             })
             .collect();
         let x: Vec<f64> = record_at.iter().map(|&s| s as f64).collect();
-        let ent_series: Vec<Series> = conds
-            .iter()
-            .zip(&per_cond)
-            .map(|(c, ms)| {
-                let runs: Vec<Vec<f64>> = ms.iter().map(|m| m.entropy.clone()).collect();
-                let mut s =
-                    Series::from_runs(c.label.clone(), &x, &runs, Spread::MinMax).color(c.color);
-                s.dashed = c.dashed;
-                s
-            })
-            .collect();
-        let v2_series: Vec<Series> = conds
-            .iter()
-            .zip(&per_cond)
-            .map(|(c, ms)| {
-                let runs: Vec<Vec<f64>> = ms.iter().map(|m| m.v2.clone()).collect();
-                let mut s =
-                    Series::from_runs(c.label.clone(), &x, &runs, Spread::MinMax).color(c.color);
-                s.dashed = c.dashed;
-                s
-            })
-            .collect();
+        // One measure of every condition over its seeds: mean line and min–max band.
+        let measure_series = |f: &dyn Fn(&Measured) -> &Vec<f64>| -> Vec<Series> {
+            conds
+                .iter()
+                .zip(&per_cond)
+                .map(|(c, ms)| {
+                    let runs: Vec<Vec<f64>> = ms.iter().map(|m| f(m).clone()).collect();
+                    let mut s = Series::from_runs(c.label.clone(), &x, &runs, Spread::MinMax)
+                        .color(c.color);
+                    s.dashed = c.dashed;
+                    s
+                })
+                .collect()
+        };
+        let ent_series = measure_series(&|m| &m.entropy);
+        let v2_series = measure_series(&|m| &m.v2);
         // Final values: mean over seeds at the last record (NaN if every seed diverged).
         let finals: Vec<(f64, f64)> = ent_series
             .iter()
@@ -547,47 +516,41 @@ impl Figure for Information {
             hists: &hists,
             seeds,
         };
-        let files = draw(ctx, self.id(), &cfg, &drawn)?;
+        let files = draw(ctx, Self::ID, cfg, &drawn)?;
 
-        let json = json!({
-            "id": self.id(),
-            "question": self.question(),
-            "source": self.source(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "quick": ctx.quick,
-            "config": serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-            "seeds": seed_values,
-            "measure": "outputs rescaled to [0, 1]; entropy = histogram differential entropy (nats); v2 = Parzen estimate of the quadratic information potential with a Gaussian kernel of width kernel_sigma; renyi2 = -ln v2",
-            "steps": record_at,
-            "finding": finding,
-            "conditions": conds.iter().enumerate().map(|(i, c)| json!({
-                "label": c.label,
-                "activation": c.act.name(),
-                "adaptation": match &c.adapt {
-                    Adapt::None => json!("none"),
-                    Adapt::Bn => json!("bn standardisation per batch"),
-                    Adapt::Rule(r) => json!(rule_label(r.as_ref())),
-                },
-                "entropy": {"mean": nums(&ent_series[i].mean), "lo": nums(ent_series[i].lo.as_deref().unwrap_or(&[])), "hi": nums(ent_series[i].hi.as_deref().unwrap_or(&[]))},
-                "v2": {"mean": nums(&v2_series[i].mean), "lo": nums(v2_series[i].lo.as_deref().unwrap_or(&[])), "hi": nums(v2_series[i].hi.as_deref().unwrap_or(&[]))},
-                "diverged_runs": ent_series[i].diverged.iter().map(|d| d.count).sum::<usize>(),
-                "final_entropy": num(finals[i].0),
-                "final_v2": num(finals[i].1),
-                "final_renyi2": num(-finals[i].1.ln()),
-                "target_entropy": targets[i].map_or(json!("not a KL rule"), |t| json!(t)),
-                "final_histogram_seed1": hists[i].as_ref().map_or(json!("none"), |h| json!({"edges": h.edges, "density": h.density})),
-                "end_alpha_k_per_seed": per_cond[i].iter().map(|m| json!([num(m.alpha_end), num(m.k_end)])).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        });
-        let json_path = ctx.out_dir.join(format!("{}.json", self.id()));
-        plot::write_json_atomic(&json_path, &json)?;
-        let mut files = files;
-        files.push(json_path);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+        let fields = vec![
+            ("seeds", json!(seed_values)),
+            (
+                "measure",
+                json!("outputs rescaled to [0, 1]; entropy = histogram differential entropy (nats); v2 = Parzen estimate of the quadratic information potential with a Gaussian kernel of width kernel_sigma; renyi2 = -ln v2"),
+            ),
+            ("steps", json!(record_at)),
+            (
+                "conditions",
+                json!(conds.iter().enumerate().map(|(i, c)| json!({
+                    "label": c.label,
+                    "activation": c.act.name(),
+                    "adaptation": match &c.adapt {
+                        Adapt::None => json!("none"),
+                        Adapt::Bn => json!("bn standardisation per batch"),
+                        Adapt::Rule(r) => json!(rule_label(r.as_ref())),
+                    },
+                    "entropy": band_json(&ent_series[i]),
+                    "v2": band_json(&v2_series[i]),
+                    "diverged_runs": ent_series[i].diverged.iter().map(|d| d.count).sum::<usize>(),
+                    "final_entropy": num_text(finals[i].0),
+                    "final_v2": num_text(finals[i].1),
+                    "final_renyi2": num_text(-finals[i].1.ln()),
+                    "target_entropy": targets[i].map_or(json!("not a KL rule"), |t| json!(t)),
+                    "final_histogram_seed1": hists[i].as_ref().map_or(json!("none"), |h| json!({"edges": h.edges, "density": h.density})),
+                    "end_alpha_k_per_seed": per_cond[i].iter().map(|m| json!([num_text(m.alpha_end), num_text(m.k_end)])).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>()),
+            ),
+        ];
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }

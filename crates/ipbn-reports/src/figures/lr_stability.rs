@@ -18,13 +18,14 @@
 //! available: step count, grids and the learning rate of (b) are assumptions, written to
 //! the JSON.
 
-use super::common::{self, pct, sig3, Average, NetCond, Outcome};
+use super::common::{self, pct, sig3, usage, Average, NetCond, Outcome};
+use super::experiment::{count, Experiment, Produced};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, RefLine, Series, XyChart};
 use ipbn_math::Activation;
 use ipbn_neurons::{registry, rules::accepts_activation};
-use ipbn_train::{Init, TrainConfig};
+use ipbn_train::TrainConfig;
 use serde_json::{json, Value};
 
 /// Settings of the `lr-stability` figure.
@@ -52,32 +53,16 @@ impl LrStabilityConfig {
     /// The full protocol: 1,000 steps per run, learning rates 0.01 … 100, 2 seeds.
     pub fn full() -> Self {
         LrStabilityConfig {
-            conditions: [
-                "plain",
-                "bn",
-                "ip:infomax-logistic",
-                "ip:triesch",
-                "ip:moment",
-                "ip+affine:infomax-logistic",
-            ]
-            .map(String::from)
-            .to_vec(),
+            conditions: common::standard_conditions(),
             lrs: vec![0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
             ip_lrs: vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0],
             lr_b: 1.0,
             base: TrainConfig {
-                hidden: vec![100, 100, 100],
-                activation: Activation::Sigmoid,
-                init: Init::Gauss { std: 0.1 },
-                batch: 60,
                 steps: 1_000,
-                momentum: 0.0,
-                ip_lr: 0.001,
                 eval_every: 1_000,
                 probe_size: 100,
-                probe_units: vec![0],
                 percentiles: vec![50.0],
-                ..TrainConfig::default()
+                ..common::mnist_network()
             },
             fail_below: 0.5,
             seeds: 2,
@@ -103,24 +88,22 @@ impl LrStabilityConfig {
     }
 
     fn validate(&self, id: &str) -> Result<(), CliError> {
-        self.base
-            .validate()
-            .map_err(|e| CliError::Usage(format!("{id}: {e}")))?;
+        common::check_base(id, &self.base)?;
         let positive = |v: &[f64]| !v.is_empty() && v.iter().all(|x| x.is_finite() && *x > 0.0);
         if !positive(&self.lrs) || !positive(&[self.lr_b]) {
-            return Err(CliError::Usage(format!(
-                "{id}: learning rates must be finite and > 0, and the grid non-empty"
-            )));
+            return Err(usage(
+                id,
+                "learning rates must be finite and > 0, and the grid non-empty",
+            ));
         }
         if !positive(&self.ip_lrs) {
-            return Err(CliError::Usage(format!(
-                "{id}: intrinsic learning rates must be finite and > 0 (they are drawn on a log axis)"
-            )));
+            return Err(usage(
+                id,
+                "intrinsic learning rates must be finite and > 0 (they are drawn on a log axis)",
+            ));
         }
         if self.conditions.is_empty() {
-            return Err(CliError::Usage(format!(
-                "{id}: give at least one condition"
-            )));
+            return Err(usage(id, "give at least one condition"));
         }
         Ok(())
     }
@@ -193,33 +176,22 @@ fn first_failure(s: &Series, grid: &[f64], t: f64) -> Option<(f64, &'static str)
     })
 }
 
-impl Figure for LrStability {
-    fn id(&self) -> &'static str {
-        "lr-stability"
+impl Experiment for LrStability {
+    const ID: &'static str = "lr-stability";
+    const QUESTION: &'static str = "Is an IP network robust to high synaptic learning rates?";
+    const SOURCE: &'static str = "Shaw et al. 2020; the talk's \"Issues\" slide";
+    type Config = LrStabilityConfig;
+    const FULL: fn() -> LrStabilityConfig = LrStabilityConfig::full;
+    const QUICK: fn() -> LrStabilityConfig = LrStabilityConfig::quick;
+
+    fn given(&self) -> Option<&LrStabilityConfig> {
+        self.config.as_ref()
     }
 
-    fn question(&self) -> &'static str {
-        "Is an IP network robust to high synaptic learning rates?"
-    }
-
-    fn source(&self) -> &'static str {
-        "Shaw et al. 2020; the talk's \"Issues\" slide"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                LrStabilityConfig::quick()
-            } else {
-                LrStabilityConfig::full()
-            }
-        });
-        cfg.validate(self.id())?;
+    fn produce(&self, ctx: &FigureContext, cfg: &LrStabilityConfig) -> Result<Produced, CliError> {
+        cfg.validate(Self::ID)?;
         let split = common::load_split(ctx)?;
-        let n_seeds = common::seed_count(ctx, cfg.seeds, self.id())?;
-        let seeds: Vec<u64> = (0..n_seeds)
-            .map(|r| common::run_seed(cfg.seed, r))
-            .collect();
+        let seeds = common::run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;
 
         let mut configs: Vec<TrainConfig> = Vec::new();
         let mut push = |cond: &NetCond, lr: f64, ip_lr: f64| -> Vec<usize> {
@@ -240,8 +212,7 @@ impl Figure for LrStability {
         };
         // Panel (a): conditions × learning rates × seeds.
         let mut lines_a = Vec::new();
-        for c in &cfg.conditions {
-            let cond = NetCond::parse(c, cfg.base.activation)?;
+        for cond in common::parse_conds(&cfg.conditions, cfg.base.activation)? {
             let idx = cfg
                 .lrs
                 .iter()
@@ -428,25 +399,8 @@ impl Figure for LrStability {
             n_div
         );
 
-        let mut files = draw(ctx, self.id(), &cfg, ns, &series_a, &series_b, &refs)?;
+        let files = draw(ctx, Self::ID, cfg, ns, &series_a, &series_b, &refs)?;
 
-        let mut j = common::header_json(
-            self.id(),
-            self.question(),
-            self.source(),
-            ctx,
-            &split,
-            &seeds,
-        );
-        j.insert("finding".into(), json!(finding));
-        j.insert(
-            "config".into(),
-            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-        );
-        j.insert(
-            "assumed".into(),
-            json!("Shaw et al. 2020's protocol is not available: the network is bn-mnist's, trained for base.steps steps; lrs, ip_lrs and lr_b are this figure's choices. A run is diverged when its loss or parameters became non-finite; its accuracy is not averaged."),
-        );
         let lines_json = |ls: &[Line], ss: &[Series]| -> Value {
             Value::Array(
                 ls.iter()
@@ -462,25 +416,21 @@ impl Figure for LrStability {
                     .collect(),
             )
         };
-        j.insert("panel_a_vs_lr".into(), lines_json(&lines_a, &series_a));
-        j.insert("panel_b_vs_ip_lr".into(), lines_json(&lines_b, &series_b));
-        j.insert("panel_b_no_ip".into(), lines_json(&refs_b, &refs));
-        j.insert(
-            "runs".into(),
-            Value::Array(
-                configs
-                    .iter()
-                    .zip(&outcomes)
-                    .map(|(c, o)| common::run_json(c, o))
-                    .collect(),
+        let mut fields = common::net_fields(&split, &seeds);
+        fields.extend([
+            (
+                "assumed",
+                json!("Shaw et al. 2020's protocol is not available: the network is bn-mnist's, trained for base.steps steps; lrs, ip_lrs and lr_b are this figure's choices. A run is diverged when its loss or parameters became non-finite; its accuracy is not averaged."),
             ),
-        );
-        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+            ("panel_a_vs_lr", lines_json(&lines_a, &series_a)),
+            ("panel_b_vs_ip_lr", lines_json(&lines_b, &series_b)),
+            ("panel_b_no_ip", lines_json(&refs_b, &refs)),
+            ("runs", common::runs_json(&configs, &outcomes)),
+        ]);
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }
@@ -498,11 +448,10 @@ fn draw(
         let area = plot::titled(
             area,
             &format!(
-                "Final test accuracy after {} steps (784-100-100-100-10, batch {}): mean and min–max over {} seed{}",
+                "Final test accuracy after {} steps (784-100-100-100-10, batch {}): mean and min–max over {}",
                 cfg.base.steps,
                 cfg.base.batch,
-                seeds,
-                if seeds == 1 { "" } else { "s" }
+                count(seeds, "seed")
             ),
         )?;
         let rows = plot::split_rows(&area, &[1.0, 1.0])?;

@@ -1,13 +1,15 @@
 //! The figure set (shared/spec/figures.md), one module per figure.
 //!
 //! [`all`] lists every figure in the order of figures.md. Each figure is a type implementing
-//! [`crate::figure::Figure`]; it runs its experiment, draws through [`crate::plot`] and
-//! writes `ID.svg`, `ID.png` and `ID.json`.
+//! [`crate::figure::Figure`] through the shared `experiment::Experiment` scaffolding: it runs
+//! its experiment, draws through [`crate::plot`] and writes `ID.svg`, `ID.png` and `ID.json`.
+//! The network figures share their training machinery in `common`.
 
 pub mod batch_size;
 pub mod bn_mnist;
 mod common;
 pub mod equivalence;
+mod experiment;
 pub mod homogenisation;
 pub mod information;
 pub mod lr_stability;

@@ -14,8 +14,9 @@
 //! Rules that are not KL gradients (moment matching) have no target density and are left
 //! out here (the `equivalence` figure shows them). The layout follows Triesch (2005, Fig. 1).
 
+use super::experiment::{num_text, Experiment, Produced, Progress};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::xy::fmt_number;
 use crate::plot::{
     self, palette, Area, LegendEntry, LegendPos, LegendSwatch, MarkerShape, PlotError, RefPoint,
@@ -28,8 +29,7 @@ use ndarray::Array1;
 use ndarray_rand::rand::Rng;
 use ndarray_rand::rand_distr::{Exp1, StandardNormal};
 use rayon::prelude::*;
-use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use serde_json::json;
 use std::sync::Arc;
 
 /// A fixed input distribution for a single unit.
@@ -149,15 +149,8 @@ impl InputDist {
         let mut ws = Vec::with_capacity(n + 1);
         for i in 0..=n {
             let x = a + h * i as f64;
-            let c = if i == 0 || i == n {
-                1.0
-            } else if i % 2 == 1 {
-                4.0
-            } else {
-                2.0
-            };
             xs.push(x);
-            ws.push(c * h / 3.0 * pdf(x));
+            ws.push(simpson_weight(i, n) * h / 3.0 * pdf(x));
         }
         (xs, ws)
     }
@@ -454,6 +447,23 @@ impl SingleNeuronConfig {
         }
     }
 
+    fn validate(&self) -> Result<(), CliError> {
+        for i in &self.inputs {
+            i.validate().map_err(CliError::Usage)?;
+        }
+        if self.steps == 0 || self.records < 2 || self.eval_samples < 2 || self.bins == 0 {
+            return Err(CliError::Usage(
+                "single-neuron: steps, bins must be ≥ 1 and records, eval_samples ≥ 2".into(),
+            ));
+        }
+        if !(self.sgd.eta.is_finite() && self.sgd.eta > 0.0) || self.sgd.batch == 0 {
+            return Err(CliError::Usage(
+                "single-neuron: eta must be finite and > 0 and batch ≥ 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Steps of a run on `input`.
     pub fn steps_for(&self, input: &InputDist) -> usize {
         let v = input.sd() * input.sd();
@@ -523,13 +533,7 @@ fn histogram_kl(h: &plot::Histogram, ln_pdf: &dyn Fn(f64) -> f64) -> f64 {
         let hh = w / m as f64;
         let mut q = 0.0;
         for j in 0..=m {
-            let c = if j == 0 || j == m {
-                1.0
-            } else if j % 2 == 1 {
-                4.0
-            } else {
-                2.0
-            };
+            let c = simpson_weight(j, m);
             // Keep strictly inside the bin ends where a density may be infinite (y = 0).
             let y = (a + hh * j as f64).clamp(a + 1e-9 * w, b - 1e-9 * w);
             let v = ln_pdf(y).exp();
@@ -551,19 +555,23 @@ fn histogram_kl(h: &plot::Histogram, ln_pdf: &dyn Fn(f64) -> f64) -> f64 {
     }
 }
 
-/// The open output range of an activation used for histograms and density curves.
-fn output_range(act: Activation) -> (f64, f64) {
-    match act {
-        Activation::Tanh => (-1.0, 1.0),
-        _ => (0.0, 1.0),
+/// The weight of node `i` of `n` (even) in the composite Simpson rule, before the factor
+/// h/3: 1 at both ends, then 4 and 2 alternately.
+pub(crate) fn simpson_weight(i: usize, n: usize) -> f64 {
+    if i == 0 || i == n {
+        1.0
+    } else if i % 2 == 1 {
+        4.0
+    } else {
+        2.0
     }
 }
 
-fn num(v: f64) -> Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        json!(format!("{v}"))
+/// The open output range of an activation used for histograms and density curves.
+pub(crate) fn output_range(act: Activation) -> (f64, f64) {
+    match act {
+        Activation::Tanh => (-1.0, 1.0),
+        _ => (0.0, 1.0),
     }
 }
 
@@ -571,40 +579,20 @@ fn fmt_pair(p: (f64, f64)) -> String {
     format!("({:.4}, {:.4})", p.0, p.1)
 }
 
-impl Figure for SingleNeuron {
-    fn id(&self) -> &'static str {
-        "single-neuron"
+impl Experiment for SingleNeuron {
+    const ID: &'static str = "single-neuron";
+    const QUESTION: &'static str = "Does a rule shape one neuron's output as its theory says?";
+    const SOURCE: &'static str = "Triesch 2005, Fig. 1";
+    type Config = SingleNeuronConfig;
+    const FULL: fn() -> SingleNeuronConfig = SingleNeuronConfig::full;
+    const QUICK: fn() -> SingleNeuronConfig = SingleNeuronConfig::quick;
+
+    fn given(&self) -> Option<&SingleNeuronConfig> {
+        self.config.as_ref()
     }
 
-    fn question(&self) -> &'static str {
-        "Does a rule shape one neuron's output as its theory says?"
-    }
-
-    fn source(&self) -> &'static str {
-        "Triesch 2005, Fig. 1"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                SingleNeuronConfig::quick()
-            } else {
-                SingleNeuronConfig::full()
-            }
-        });
-        for i in &cfg.inputs {
-            i.validate().map_err(CliError::Usage)?;
-        }
-        if cfg.steps == 0 || cfg.records < 2 || cfg.eval_samples < 2 || cfg.bins == 0 {
-            return Err(CliError::Usage(
-                "single-neuron: steps, bins must be ≥ 1 and records, eval_samples ≥ 2".into(),
-            ));
-        }
-        if !(cfg.sgd.eta.is_finite() && cfg.sgd.eta > 0.0) || cfg.sgd.batch == 0 {
-            return Err(CliError::Usage(
-                "single-neuron: eta must be finite and > 0 and batch ≥ 1".into(),
-            ));
-        }
+    fn produce(&self, ctx: &FigureContext, cfg: &SingleNeuronConfig) -> Result<Produced, CliError> {
+        cfg.validate()?;
         // Every registered KL rule, at its registry defaults.
         let all_rules = registry::default_rules();
         let rules: Vec<Arc<dyn IpRule>> = all_rules
@@ -625,9 +613,7 @@ impl Figure for SingleNeuron {
         let jobs: Vec<(usize, usize)> = (0..rules.len())
             .flat_map(|r| (0..cfg.inputs.len()).map(move |i| (r, i)))
             .collect();
-        let total = jobs.len();
-        let done = AtomicUsize::new(0);
-        (ctx.progress)(0, total);
+        let progress = Progress::start(ctx, jobs.len());
         let runs: Vec<Run> = jobs
             .par_iter()
             .enumerate()
@@ -663,8 +649,7 @@ impl Figure for SingleNeuron {
                 };
                 let finite: Vec<f64> = ys.iter().copied().filter(|v| v.is_finite()).collect();
                 let mean_output = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                (ctx.progress)(n, total);
+                progress.tick();
                 Run {
                     rule,
                     rule_index: ri,
@@ -681,7 +666,7 @@ impl Figure for SingleNeuron {
             })
             .collect();
 
-        let files = draw(ctx, self.id(), &rules, &cfg, &runs)?;
+        let files = draw(ctx, Self::ID, &rules, cfg, &runs)?;
 
         // Finding: distance of the end point to the quadrature fixed point, and the
         // agreement of the quadrature fixed points with the published ones.
@@ -738,46 +723,37 @@ impl Figure for SingleNeuron {
             ));
         }
 
-        let json = json!({
-            "id": self.id(),
-            "question": self.question(),
-            "source": self.source(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "quick": ctx.quick,
-            "config": serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-            "seeds": runs.iter().map(|r| r.seed).collect::<Vec<_>>(),
-            "rules_skipped_not_kl": skipped,
-            "finding": finding,
-            "runs": runs.iter().map(|r| {
-                let h = r.hist.as_ref();
-                json!({
-                    "rule": r.rule.id(),
-                    "rule_label": rule_label(r.rule.as_ref()),
-                    "activation": r.rule.activation().name(),
-                    "target": r.rule.target_description(),
-                    "input": r.input,
-                    "input_label": r.input.label(),
-                    "seed": r.seed,
-                    "trajectory": {"step": r.traj.steps, "alpha": r.traj.alpha, "k": r.traj.k},
-                    "diverged_at": r.traj.diverged_at.map_or(json!(false), |s| json!(s)),
-                    "end": [num(r.traj.last().0), num(r.traj.last().1)],
-                    "fixed_point_quadrature": r.fixed.map_or(json!("not found"), |f| json!([f.0, f.1])),
-                    "fixed_point_published": r.published.map_or(json!("none listed"), |f| json!([f.0, f.1])),
-                    "output_histogram": h.map_or(json!("no finite output"), |h| json!({"edges": h.edges, "density": h.density, "outside": h.outside, "non_finite": h.non_finite})),
-                    "kl_to_target_nats": num(r.kl),
-                    "mean_output": num(r.mean_output),
-                })
-            }).collect::<Vec<_>>(),
-        });
-        let json_path = ctx.out_dir.join(format!("{}.json", self.id()));
-        plot::write_json_atomic(&json_path, &json)?;
-        let mut files = files;
-        files.push(json_path);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+        let fields = vec![
+            ("seeds", json!(runs.iter().map(|r| r.seed).collect::<Vec<_>>())),
+            ("rules_skipped_not_kl", json!(skipped)),
+            (
+                "runs",
+                json!(runs.iter().map(|r| {
+                    let h = r.hist.as_ref();
+                    json!({
+                        "rule": r.rule.id(),
+                        "rule_label": rule_label(r.rule.as_ref()),
+                        "activation": r.rule.activation().name(),
+                        "target": r.rule.target_description(),
+                        "input": r.input,
+                        "input_label": r.input.label(),
+                        "seed": r.seed,
+                        "trajectory": {"step": r.traj.steps, "alpha": r.traj.alpha, "k": r.traj.k},
+                        "diverged_at": r.traj.diverged_at.map_or(json!(false), |s| json!(s)),
+                        "end": [num_text(r.traj.last().0), num_text(r.traj.last().1)],
+                        "fixed_point_quadrature": r.fixed.map_or(json!("not found"), |f| json!([f.0, f.1])),
+                        "fixed_point_published": r.published.map_or(json!("none listed"), |f| json!([f.0, f.1])),
+                        "output_histogram": h.map_or(json!("no finite output"), |h| json!({"edges": h.edges, "density": h.density, "outside": h.outside, "non_finite": h.non_finite})),
+                        "kl_to_target_nats": num_text(r.kl),
+                        "mean_output": num_text(r.mean_output),
+                    })
+                }).collect::<Vec<_>>()),
+            ),
+        ];
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }
@@ -904,30 +880,27 @@ fn draw(
                         )
                         .color(input_color(run.input_index)),
                     )
-                    .reference(RefPoint {
-                        label: "start".into(),
-                        x: cfg.sgd.start.0,
-                        y: cfg.sgd.start.1,
-                        color: RGBColor(120, 120, 120),
-                        shape: MarkerShape::Square,
-                    });
+                    .reference(RefPoint::new(
+                        "start",
+                        cfg.sgd.start,
+                        RGBColor(120, 120, 120),
+                        MarkerShape::Square,
+                    ));
                 if let Some(f) = run.fixed {
-                    chart = chart.reference(RefPoint {
-                        label: "fixed point (quadrature)".into(),
-                        x: f.0,
-                        y: f.1,
-                        color: palette::REFERENCE,
-                        shape: MarkerShape::Diamond,
-                    });
+                    chart = chart.reference(RefPoint::new(
+                        "fixed point (quadrature)",
+                        f,
+                        palette::REFERENCE,
+                        MarkerShape::Diamond,
+                    ));
                 }
                 if let Some(p) = run.published {
-                    chart = chart.reference(RefPoint {
-                        label: "fixed point (models.md §3)".into(),
-                        x: p.0,
-                        y: p.1,
-                        color: palette::FAIL,
-                        shape: MarkerShape::Plus,
-                    });
+                    chart = chart.reference(RefPoint::new(
+                        "fixed point (models.md §3)",
+                        p,
+                        palette::FAIL,
+                        MarkerShape::Plus,
+                    ));
                 }
                 if let Some(s) = run.traj.diverged_at {
                     chart = chart.note(format!("diverged at step {s}"));
@@ -981,25 +954,19 @@ mod tests {
         let rule = registry::parse_spec("infomax-tanh").unwrap().rule;
         let sgd = UnitSgd::fixed(0.02, 8, (1.0, 0.0));
         let g = InputDist::Gaussian { mean: 0.0, sd: 1.0 };
-        let a = simulate_unit(
-            rule.as_ref(),
-            Activation::Tanh,
-            &g,
-            &sgd,
-            3000,
-            &[0, 10, 3000],
-            7,
-        );
-        let b = simulate_unit(
-            rule.as_ref(),
-            Activation::Tanh,
-            &g,
-            &sgd,
-            3000,
-            &[0, 10, 3000],
-            7,
-        );
-        assert_eq!(a, b);
+        let run = || {
+            simulate_unit(
+                rule.as_ref(),
+                Activation::Tanh,
+                &g,
+                &sgd,
+                3000,
+                &[0, 10, 3000],
+                7,
+            )
+        };
+        let a = run();
+        assert_eq!(a, run());
         assert_eq!(a.steps, vec![0, 10, 3000]);
         assert!((a.last().0 - 0.8744).abs() < 0.05, "{:?}", a.last());
     }

@@ -19,11 +19,11 @@
 //! width, initial weights, learning rates and the IP rate η (larger than `bn-mnist`'s, so
 //! that the gains can move within the run) are assumptions, written to the JSON.
 
-use super::common::{self, sig3, Average, CondRuns, NetCond};
+use super::common::{self, sig3, usage, Average, CondRuns};
+use super::experiment::{count, Experiment, Produced};
 use crate::error::CliError;
-use crate::figure::{Figure, FigureContext, FigureOutput};
+use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, Series, XyChart};
-use ipbn_math::Activation;
 use ipbn_train::{Init, RunResult, TrainConfig};
 use serde_json::{json, Value};
 
@@ -59,18 +59,12 @@ impl VanishingConfig {
             .to_vec(),
             base: TrainConfig {
                 hidden: vec![100; 10],
-                activation: Activation::Sigmoid,
-                init: Init::Gauss { std: 0.1 },
-                batch: 60,
                 steps: 2_000,
-                lr: 0.5,
-                momentum: 0.0,
                 ip_lr: 0.01,
                 eval_every: 100,
                 probe_size: 500,
-                probe_units: vec![0],
                 percentiles: vec![50.0],
-                ..TrainConfig::default()
+                ..common::mnist_network()
             },
             window: 0.1,
             seeds: 3,
@@ -96,19 +90,18 @@ impl VanishingConfig {
     }
 
     fn validate(&self, id: &str) -> Result<(), CliError> {
-        self.base
-            .validate()
-            .map_err(|e| CliError::Usage(format!("{id}: {e}")))?;
+        common::check_base(id, &self.base)?;
         if self.conditions.is_empty() || self.base.hidden.is_empty() {
-            return Err(CliError::Usage(format!(
-                "{id}: give at least one condition and one hidden layer"
-            )));
+            return Err(usage(
+                id,
+                "give at least one condition and one hidden layer",
+            ));
         }
         if !(self.window > 0.0 && self.window <= 0.5) {
-            return Err(CliError::Usage(format!(
-                "{id}: window must be in (0, 0.5], got {}",
-                self.window
-            )));
+            return Err(usage(
+                id,
+                &format!("window must be in (0, 0.5], got {}", self.window),
+            ));
         }
         Ok(())
     }
@@ -149,36 +142,24 @@ fn diverged_at(runs: &[&RunResult], x: f64) -> Vec<(f64, usize)> {
     }
 }
 
-impl Figure for VanishingGradient {
-    fn id(&self) -> &'static str {
-        "vanishing-gradient"
+impl Experiment for VanishingGradient {
+    const ID: &'static str = "vanishing-gradient";
+    const QUESTION: &'static str = "Does IP enlarge error gradients in deep sigmoid networks?";
+    const SOURCE: &'static str =
+        "Shaw et al. 2020 (gradients sampled during learning); Shaw 2019 (IP raises the mean slope)";
+    type Config = VanishingConfig;
+    const FULL: fn() -> VanishingConfig = VanishingConfig::full;
+    const QUICK: fn() -> VanishingConfig = VanishingConfig::quick;
+
+    fn given(&self) -> Option<&VanishingConfig> {
+        self.config.as_ref()
     }
 
-    fn question(&self) -> &'static str {
-        "Does IP enlarge error gradients in deep sigmoid networks?"
-    }
-
-    fn source(&self) -> &'static str {
-        "Shaw et al. 2020 (gradients sampled during learning); Shaw 2019 (IP raises the mean slope)"
-    }
-
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
-        let cfg = self.config.clone().unwrap_or_else(|| {
-            if ctx.quick {
-                VanishingConfig::quick()
-            } else {
-                VanishingConfig::full()
-            }
-        });
-        cfg.validate(self.id())?;
+    fn produce(&self, ctx: &FigureContext, cfg: &VanishingConfig) -> Result<Produced, CliError> {
+        cfg.validate(Self::ID)?;
         let split = common::load_split(ctx)?;
-        let n = common::seed_count(ctx, cfg.seeds, self.id())?;
-        let seeds = (0..n).map(|r| common::run_seed(cfg.seed, r)).collect();
-        let conds = cfg
-            .conditions
-            .iter()
-            .map(|c| NetCond::parse(c, cfg.base.activation))
-            .collect::<Result<Vec<_>, _>>()?;
+        let seeds = common::run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;
+        let conds = common::parse_conds(&cfg.conditions, cfg.base.activation)?;
         let runs = CondRuns::run(ctx, &split, conds, &cfg.base, seeds)?;
         let depth = cfg.base.hidden.len();
         let steps = cfg.base.steps as f64;
@@ -187,55 +168,36 @@ impl Figure for VanishingGradient {
         let layers_x: Vec<f64> = (1..=depth + 1).map(|l| l as f64).collect();
         let hidden_x: Vec<f64> = (1..=depth).map(|l| l as f64).collect();
 
-        let per_layer = |c: usize, (from, to): (f64, f64)| -> Series {
+        // A per-layer profile `f` of each of condition `c`'s runs against `x`, averaged as
+        // asked, its diverged runs marked once at the first layer.
+        let profile = |c: usize, x: &[f64], avg: Average, f: &dyn Fn(&RunResult) -> Vec<f64>| {
             let rs = runs.runs(c);
-            let vals: Vec<Vec<f64>> = rs
-                .iter()
-                .map(|r| (0..=depth).map(|l| window_grad(r, l, from, to)).collect())
-                .collect();
-            common::summary_series(
-                &runs.conds[c],
-                &layers_x,
-                &vals,
-                Average::Geometric,
-                &diverged_at(&rs, 1.0),
-            )
+            let vals: Vec<Vec<f64>> = rs.iter().map(|r| f(r)).collect();
+            common::summary_series(&runs.conds[c], x, &vals, avg, &diverged_at(&rs, 1.0))
+        };
+        let per_layer = |c: usize, (from, to): (f64, f64)| -> Series {
+            profile(c, &layers_x, Average::Geometric, &|r| {
+                (0..=depth).map(|l| window_grad(r, l, from, to)).collect()
+            })
         };
         let nc = runs.conds.len();
         let early_s: Vec<Series> = (0..nc).map(|c| per_layer(c, early)).collect();
         let late_s: Vec<Series> = (0..nc).map(|c| per_layer(c, late)).collect();
-        let first_s: Vec<Series> = (0..nc)
-            .map(|c| {
-                common::record_series(
-                    &runs.conds[c],
-                    &runs.runs(c),
-                    &|r| r.grad_norms.first().copied().flatten(),
-                    Average::Geometric,
-                )
-            })
-            .collect();
+        let first_s = runs.record_series(
+            &|r| r.grad_norms.first().copied().flatten(),
+            Average::Geometric,
+        );
         let slope_s: Vec<Series> = (0..nc)
             .map(|c| {
-                let rs = runs.runs(c);
-                let vals: Vec<Vec<f64>> = rs
-                    .iter()
-                    .map(|r| {
-                        let last = r.history.last().filter(|_| !r.diverged);
-                        (0..depth)
-                            .map(|l| {
-                                last.and_then(|h| h.mean_slope.get(l).copied().flatten())
-                                    .unwrap_or(f64::NAN)
-                            })
-                            .collect()
-                    })
-                    .collect();
-                common::summary_series(
-                    &runs.conds[c],
-                    &hidden_x,
-                    &vals,
-                    Average::Arithmetic,
-                    &diverged_at(&rs, 1.0),
-                )
+                profile(c, &hidden_x, Average::Arithmetic, &|r| {
+                    let last = r.history.last().filter(|_| !r.diverged);
+                    (0..depth)
+                        .map(|l| {
+                            last.and_then(|h| h.mean_slope.get(l).copied().flatten())
+                                .unwrap_or(f64::NAN)
+                        })
+                        .collect()
+                })
             })
             .collect();
         // The slope before training (step 0, the same for every condition with the same
@@ -257,35 +219,13 @@ impl Figure for VanishingGradient {
                 .collect();
             plot::summarise_runs(depth, &vals, plot::Spread::MinMax).mean
         };
-        let acc_s: Vec<Series> = (0..nc)
-            .map(|c| {
-                common::record_series(
-                    &runs.conds[c],
-                    &runs.runs(c),
-                    &|r| r.test_accuracy,
-                    Average::Arithmetic,
-                )
-            })
-            .collect();
+        let acc_s = runs.record_series(&|r| r.test_accuracy, Average::Arithmetic);
 
         // Finding: late first-layer gradient norms, against plain's.
-        let first_late: Vec<f64> = late_s
-            .iter()
-            .map(|s| {
-                s.x.iter()
-                    .position(|&x| x == 1.0)
-                    .map_or(f64::NAN, |i| s.mean[i])
-            })
-            .collect();
+        let first_late: Vec<f64> = late_s.iter().map(|s| common::mean_at(s, 1.0)).collect();
         let final_acc: Vec<f64> = acc_s
             .iter()
-            .map(|s| {
-                if s.x.last() == Some(&steps) {
-                    s.mean.last().copied().unwrap_or(f64::NAN)
-                } else {
-                    f64::NAN
-                }
-            })
+            .map(|s| common::final_mean(s, cfg.base.steps))
             .collect();
         let plain = runs.conds.iter().position(|c| c.label == "plain");
         let mut parts = Vec::new();
@@ -309,9 +249,7 @@ impl Figure for VanishingGradient {
             .enumerate()
             .map(|(c, cond)| format!("{} {}", cond.label, common::pct(final_acc[c])))
             .collect();
-        let diverged: usize = (0..nc)
-            .map(|c| runs.runs(c).iter().filter(|r| r.diverged).count())
-            .sum();
+        let diverged: usize = (0..nc).map(|c| runs.diverged(c)).sum();
         let learners: Vec<&str> = runs
             .conds
             .iter()
@@ -337,7 +275,7 @@ impl Figure for VanishingGradient {
             ),
         };
         let finding = format!(
-            "In a {}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, IP η {}; Shaw et al.'s protocol is unknown, these are assumed), the first layer's weight-gradient norm over the last {:.0} % of {} steps (geometric mean over {} seed{}) is: {}. Final test accuracy: {}{}.{verdict}",
+            "In a {}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, IP η {}; Shaw et al.'s protocol is unknown, these are assumed), the first layer's weight-gradient norm over the last {:.0} % of {} steps (geometric mean over {}) is: {}. Final test accuracy: {}{}.{verdict}",
             depth,
             cfg.base.hidden[0],
             match cfg.base.init {
@@ -348,8 +286,7 @@ impl Figure for VanishingGradient {
             cfg.base.ip_lr,
             100.0 * cfg.window,
             cfg.base.steps,
-            runs.seeds.len(),
-            if runs.seeds.len() == 1 { "" } else { "s" },
+            count(runs.seeds.len(), "seed"),
             parts.join("; "),
             acc_text.join(", "),
             if diverged > 0 {
@@ -367,57 +304,45 @@ impl Figure for VanishingGradient {
             initial_slope: &initial_slope,
             acc: &acc_s,
         };
-        let mut files = draw(ctx, self.id(), &cfg, &runs, &drawn)?;
+        let files = draw(ctx, Self::ID, cfg, &runs, &drawn)?;
 
-        let mut j = common::header_json(
-            self.id(),
-            self.question(),
-            self.source(),
-            ctx,
-            &split,
-            &runs.seeds,
-        );
-        j.insert("finding".into(), json!(finding));
-        j.insert(
-            "config".into(),
-            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-        );
-        j.insert(
-            "assumed".into(),
-            json!("Shaw et al. 2020's network, learning rates and IP rate are not available; depth, width, initial weights, lr and ip_lr are this figure's choices (config.base). Gradient norms are Frobenius norms of each layer's weight gradient at the recorded step; windows average them geometrically."),
-        );
-        j.insert("early_window_steps".into(), json!([early.0, early.1]));
-        j.insert("late_window_steps".into(), json!([late.0, late.1]));
-        j.insert("initial_mean_slope".into(), common::nums(&initial_slope));
-        j.insert(
-            "conditions".into(),
-            Value::Array(
-                runs.conds
-                    .iter()
-                    .enumerate()
-                    .map(|(c, cond)| {
-                        json!({
-                            "label": cond.label,
-                            "condition": cond.canonical(),
-                            "grad_norm_per_layer_early": common::series_json(&early_s[c]),
-                            "grad_norm_per_layer_late": common::series_json(&late_s[c]),
-                            "first_layer_grad_norm": common::series_json(&first_s[c]),
-                            "mean_slope_per_layer_final": common::series_json(&slope_s[c]),
-                            "test_accuracy": common::series_json(&acc_s[c]),
-                            "first_layer_grad_norm_late": common::num_or(first_late[c], "diverged"),
-                            "final_accuracy_mean": common::num_or(final_acc[c], "diverged"),
-                        })
-                    })
-                    .collect(),
+        let mut fields = common::net_fields(&split, &runs.seeds);
+        fields.extend([
+            (
+                "assumed",
+                json!("Shaw et al. 2020's network, learning rates and IP rate are not available; depth, width, initial weights, lr and ip_lr are this figure's choices (config.base). Gradient norms are Frobenius norms of each layer's weight gradient at the recorded step; windows average them geometrically."),
             ),
-        );
-        j.insert("runs".into(), runs.runs_json());
-        files.push(common::write_json(ctx, self.id(), &Value::Object(j))?);
-        Ok(FigureOutput {
-            id: self.id().to_string(),
-            question: self.question().to_string(),
+            ("early_window_steps", json!([early.0, early.1])),
+            ("late_window_steps", json!([late.0, late.1])),
+            ("initial_mean_slope", common::nums(&initial_slope)),
+            (
+                "conditions",
+                Value::Array(
+                    runs.conds
+                        .iter()
+                        .enumerate()
+                        .map(|(c, cond)| {
+                            json!({
+                                "label": cond.label,
+                                "condition": cond.canonical(),
+                                "grad_norm_per_layer_early": common::series_json(&early_s[c]),
+                                "grad_norm_per_layer_late": common::series_json(&late_s[c]),
+                                "first_layer_grad_norm": common::series_json(&first_s[c]),
+                                "mean_slope_per_layer_final": common::series_json(&slope_s[c]),
+                                "test_accuracy": common::series_json(&acc_s[c]),
+                                "first_layer_grad_norm_late": common::num_or(first_late[c], "diverged"),
+                                "final_accuracy_mean": common::num_or(final_acc[c], "diverged"),
+                            })
+                        })
+                        .collect(),
+                ),
+            ),
+            ("runs", runs.runs_json()),
+        ]);
+        Ok(Produced {
             finding,
             files,
+            fields,
         })
     }
 }
@@ -527,13 +452,12 @@ fn draw(
         let area = plot::titled(
             area,
             &format!(
-                "{} sigmoid hidden layers of {} units, batch {}, lr {}: geometric mean and range over {} seed{}",
+                "{} sigmoid hidden layers of {} units, batch {}, lr {}: geometric mean and range over {}",
                 depth,
                 cfg.base.hidden[0],
                 cfg.base.batch,
                 cfg.base.lr,
-                runs.seeds.len(),
-                if runs.seeds.len() == 1 { "" } else { "s" }
+                count(runs.seeds.len(), "seed")
             ),
         )?;
         let cells = area.split_evenly((2, 3));

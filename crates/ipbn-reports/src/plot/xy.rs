@@ -293,6 +293,24 @@ pub struct RefPoint {
     pub shape: MarkerShape,
 }
 
+impl RefPoint {
+    /// The point `(x, y)` labelled `label`, drawn as `shape` in `color`.
+    pub fn new(
+        label: impl Into<String>,
+        (x, y): (f64, f64),
+        color: RGBColor,
+        shape: MarkerShape,
+    ) -> Self {
+        RefPoint {
+            label: label.into(),
+            x,
+            y,
+            color,
+            shape,
+        }
+    }
+}
+
 /// A reference line, drawn dashed in dark grey, with an optional legend label.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RefLine {
