@@ -92,20 +92,7 @@ fn run_ok(mut cmd: Command) -> Output {
 
 /// Every file under `dir` (relative path → bytes), hidden files included.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    ipbn_train::io::read_tree(dir).unwrap()
 }
 
 /// Names of the finished run files (`runs/<id>.json`, no temporaries).

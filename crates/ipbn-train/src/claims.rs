@@ -619,24 +619,6 @@ impl Drop for Scratch {
     }
 }
 
-/// Every file under `dir`, by path relative to `dir`, with its bytes.
-fn files(dir: &Path) -> std::io::Result<BTreeMap<PathBuf, Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let p = e?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap_or(&p).to_path_buf();
-                out.insert(rel, std::fs::read(&p)?);
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Runs `sweep` with `execute` inside `pool` into a fresh folder and returns its files, or
 /// `None` if the sweep fails, a run fails or is not run.
 fn sweep_files(
@@ -644,12 +626,12 @@ fn sweep_files(
     execute: Execute,
     sweep: &SweepConfig,
     data: &Split,
-) -> Option<BTreeMap<PathBuf, Vec<u8>>> {
+) -> Option<BTreeMap<String, Vec<u8>>> {
     let dir = Scratch::new().ok()?;
     if !pool.install(|| execute(sweep, data, &dir.0)).ok()? {
         return None;
     }
-    files(&dir.0).ok()
+    crate::io::read_tree(&dir.0).ok()
 }
 
 fn determinism_with(cases: u32, seed: u64, execute: Execute) -> ClaimReport {

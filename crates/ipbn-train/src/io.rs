@@ -58,6 +58,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Every file under `dir` (hidden ones included), keyed by its path relative to `dir`, with
+/// its bytes: a snapshot of an output folder, for comparing two sweeps byte for byte.
+pub fn read_tree(dir: &Path) -> std::io::Result<std::collections::BTreeMap<String, Vec<u8>>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read(&p)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Creates a fresh temporary file `.{name}.{pid}.{unique}.tmp` in `dir` that no other
 /// writer can be using: `create_new` fails on an existing name, and then another is tried.
 fn create_temporary(

@@ -35,20 +35,7 @@ fn sweep_config() -> SweepConfig {
 
 /// Every file under `dir` (relative path → bytes), hidden files included.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    ipbn_train::io::read_tree(dir).unwrap()
 }
 
 fn run_all(s: &SweepConfig, data: &Split, out: &Path) -> sweep::SweepOutcome {

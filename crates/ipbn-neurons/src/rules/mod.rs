@@ -304,6 +304,31 @@ macro_rules! rule_common_tests {
 #[cfg(test)]
 pub(crate) use rule_common_tests;
 
+/// Value-stability check shared by the rule files: the direction of `rule` on the batch
+/// x = (0.5, −1, 2) at (α, k) = (1.5, 0.2), with y = θ(αx + k) for the rule's activation,
+/// must equal `expected` (computed independently) to 1e-15 relative.
+#[cfg(test)]
+pub(crate) fn assert_pinned_direction(rule: &dyn IpRule, expected: (f64, f64)) {
+    let (alpha, k) = (1.5, 0.2);
+    let x = ndarray::array![0.5, -1.0, 2.0];
+    let y = x.mapv(|v| rule.activation().f(alpha * v + k));
+    let d = rule.direction(x.view(), y.view(), alpha, k);
+    assert!(
+        (d.alpha - expected.0).abs() <= 1e-15 * expected.0.abs(),
+        "{}: Δα = {} (pinned {})",
+        rule.id(),
+        d.alpha,
+        expected.0
+    );
+    assert!(
+        (d.k - expected.1).abs() <= 1e-15 * expected.1.abs(),
+        "{}: Δk = {} (pinned {})",
+        rule.id(),
+        d.k,
+        expected.1
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,16 +201,7 @@ mod tests {
 
     #[test]
     fn pinned_direction() {
-        let (alpha, k) = (1.5, 0.2);
-        let x = array![0.5, -1.0, 2.0];
-        let y = x.mapv(|v| Activation::Tanh.f(alpha * v + k));
-        let d = Schrauwen::default().direction(x.view(), y.view(), alpha, k);
-        assert!(
-            (d.alpha - PINNED.0).abs() <= 1e-15 * PINNED.0.abs(),
-            "{}",
-            d.alpha
-        );
-        assert!((d.k - PINNED.1).abs() <= 1e-15 * PINNED.1.abs(), "{}", d.k);
+        crate::rules::assert_pinned_direction(&Schrauwen::default(), PINNED);
     }
     /// Computed independently (same formula evaluated in CPython); pins the numerics.
     const PINNED: (f64, f64) = (-4.8374718656177595, -1.5805067262963384);
