@@ -42,6 +42,15 @@ pub enum NeuronError {
         /// What is wrong and how to write it.
         reason: String,
     },
+    /// A rule that cannot be registered (taken or malformed id, bad parameter table, or a
+    /// rule that does not build at its defaults).
+    #[error("rule `{rule}` cannot be registered: {reason}")]
+    BadRule {
+        /// Rule id.
+        rule: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A rule used with an activation it was not derived for.
     #[error("rule `{rule}` needs activation `{needs}`, but the layer uses `{got}`")]
     WrongActivation {

@@ -14,7 +14,7 @@
 //! α and k are left unchanged for this step. So α and k never become NaN or infinite.
 
 use crate::batchnorm::with_contiguous_mut;
-use crate::{kernels, IpRule, Mode, NeuronError, RuleKind, StepKind, StepState};
+use crate::{kernels, IpRule, Mode, NeuronError, StepKind, StepState};
 use ipbn_math::{Activation, Real};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use std::sync::Arc;
@@ -298,17 +298,7 @@ impl<T: Real> IpLayer<T> {
         rule: Arc<dyn IpRule>,
         config: IpLayerConfig,
     ) -> Result<Self, NeuronError> {
-        // The same acceptance test as `rules::accepts_activation`: a KL rule must match θ; an
-        // `Other` rule reporting the identity depends on x alone and fits any θ.
-        let accepts = rule.activation() == activation
-            || (rule.kind() == RuleKind::Other && rule.activation() == Activation::Identity);
-        if !accepts {
-            return Err(NeuronError::WrongActivation {
-                rule: rule.id().to_string(),
-                needs: rule.activation().name().to_string(),
-                got: activation.name().to_string(),
-            });
-        }
+        crate::rules::check_activation(rule.as_ref(), activation)?;
         config.check()?;
         let (gamma, beta) = if config.affine {
             (Some(Array1::ones(units)), Some(Array1::zeros(units)))

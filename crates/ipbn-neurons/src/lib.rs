@@ -18,6 +18,6 @@ pub use batchnorm::BatchNorm;
 pub use error::{NeuronError, Result};
 pub use ip_layer::{IpLayer, IpLayerConfig};
 pub use mode::Mode;
-pub use registry::{parse_spec, RuleSpec};
-pub use rule::{Delta, IpRule, ParamInfo, RuleKind, TargetDensity};
+pub use registry::{parse_spec, Registry, RuleSpec};
+pub use rule::{Delta, IpRule, Objective, ParamInfo, Rule, RuleKind, TargetDensity};
 pub use step::{StepKind, StepState};

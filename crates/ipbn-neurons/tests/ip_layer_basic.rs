@@ -2,9 +2,10 @@
 //! Adam step, the positivity guard on α and construction errors.
 
 use ipbn_math::Activation;
+use ipbn_neurons::rules::Uniform;
 use ipbn_neurons::{
-    Delta, IpLayer, IpLayerConfig, IpRule, Mode, NeuronError, RuleKind, StepKind, StepState,
-    TargetDensity,
+    Delta, IpLayer, IpLayerConfig, IpRule, Mode, NeuronError, Objective, ParamInfo, RuleKind,
+    StepKind, StepState,
 };
 use ndarray::{array, Array2, ArrayView1};
 use std::sync::{Arc, Mutex};
@@ -75,10 +76,16 @@ impl IpRule for TestRule {
     fn activation(&self) -> Activation {
         self.activation
     }
-    fn kind(&self) -> RuleKind {
-        self.kind
+    fn objective(&self) -> Objective<'_> {
+        match self.kind {
+            RuleKind::Kl => Objective::Kl(&Uniform::SYMMETRIC_UNIT),
+            RuleKind::Other => Objective::Other,
+        }
     }
-    fn target(&self) -> Option<&dyn TargetDensity> {
+    fn params(&self) -> Vec<ParamInfo> {
+        Vec::new()
+    }
+    fn param(&self, _name: &str) -> Option<f64> {
         None
     }
     fn source(&self) -> &'static str {

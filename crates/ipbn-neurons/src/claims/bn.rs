@@ -17,7 +17,7 @@
 //! `statement` names its measure.
 
 use super::{run_property, Claim, ClaimReport};
-use crate::{BatchNorm, Delta, IpLayer, IpLayerConfig, IpRule, Mode, RuleKind, TargetDensity};
+use crate::{BatchNorm, Delta, IpLayer, IpLayerConfig, Mode};
 use ipbn_math::mapping::{bn_eval_affine, bn_to_ip, compose};
 use ipbn_math::Activation;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
@@ -203,10 +203,26 @@ fn max_abs(col: ArrayView1<'_, f64>) -> f64 {
 }
 
 /// A rule that never moves α or k: the claims set them by hand.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Frozen;
 
-impl IpRule for Frozen {
+impl crate::Rule for Frozen {
+    const ID: &'static str = "frozen";
+    const SOURCE: &'static str = "the claims suite (a fixed IP unit)";
+    const PARAMS: &'static [crate::rules::ParamDef] = &[];
+    fn build(_: crate::rules::Params) -> crate::Result<Self> {
+        Ok(Frozen)
+    }
+    fn params(&self) -> &crate::rules::Params {
+        crate::rules::Params::none()
+    }
+    fn activation(&self) -> Activation {
+        Activation::Identity
+    }
+    fn objective(&self) -> crate::Objective<'_> {
+        crate::Objective::Other
+    }
+    /// α and k stay where they are set.
     fn direction(
         &self,
         _x: ArrayView1<'_, f64>,
@@ -215,24 +231,6 @@ impl IpRule for Frozen {
         _k: f64,
     ) -> Delta {
         Delta { alpha: 0.0, k: 0.0 }
-    }
-    fn id(&self) -> &'static str {
-        "frozen"
-    }
-    fn activation(&self) -> Activation {
-        Activation::Identity
-    }
-    fn kind(&self) -> RuleKind {
-        RuleKind::Other
-    }
-    fn target(&self) -> Option<&dyn TargetDensity> {
-        None
-    }
-    fn target_description(&self) -> String {
-        String::from("none: alpha and k stay where they are set")
-    }
-    fn source(&self) -> &'static str {
-        "the claims suite (a fixed IP unit)"
     }
 }
 

@@ -8,6 +8,7 @@
 mod bn;
 mod rules;
 
+use crate::registry::RuleDef;
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
 use serde::Serialize;
@@ -52,6 +53,46 @@ pub fn all() -> Vec<Claim> {
     let mut v = bn::claims();
     v.extend(rules::claims());
     v
+}
+
+/// Runs every claim that applies to one rule, on that rule alone, and returns the rows
+/// `ipbn claims` prints: for a KL rule ([`Objective::Kl`](crate::Objective::Kl))
+/// `rule-is-gradient`, `target-fixed-point` and `affine-covariance`; for a moment-matching rule
+/// `moment-matching-is-bn` and `affine-covariance`; for any other rule none (the network-level
+/// claims of `ipbn_train::claims::check_rule` apply to every rule). Parameters are drawn from
+/// each parameter's typical range, as for the registered rules.
+///
+/// ```
+/// use ipbn_neurons::{claims, registry::RuleDef, rules::Triesch};
+///
+/// let rows = claims::check_rule(&RuleDef::of::<Triesch>(), 32, 1)?;
+/// assert_eq!(rows.len(), 3);
+/// assert!(rows.iter().all(|r| r.holds));
+/// # Ok::<(), ipbn_neurons::NeuronError>(())
+/// ```
+///
+/// # Errors
+/// [`NeuronError::BadRule`](crate::NeuronError::BadRule) when the rule fails the checks of
+/// [`RuleDef::validate`] (malformed id or parameter table, or it does not build).
+pub fn check_rule(def: &RuleDef, cases: u32, seed: u64) -> crate::Result<Vec<ClaimReport>> {
+    use rules::{defs_in, Family};
+    def.validate()?;
+    let one = [*def];
+    let mut rows = Vec::new();
+    let kl = defs_in(&one, Family::Kl);
+    if !kl.is_empty() {
+        rows.push(rules::rule_is_gradient_with(&kl, cases, seed));
+        rows.push(rules::target_fixed_point_with(&kl, cases, seed));
+    }
+    let covariant = defs_in(&one, Family::Covariant);
+    if !covariant.is_empty() {
+        rows.push(rules::affine_covariance_with(&covariant, cases, seed));
+    }
+    let moments = defs_in(&one, Family::Moments);
+    if !moments.is_empty() {
+        rows.push(rules::moment_is_bn_with(&moments, cases, seed));
+    }
+    Ok(rows)
 }
 
 /// Looks a claim up by id.

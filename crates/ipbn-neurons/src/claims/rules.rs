@@ -7,9 +7,9 @@
 //! tests below show that it fails on deliberately wrong rules.
 
 use super::{run_property, Claim, ClaimReport};
-use crate::registry::{self, RuleDef, TABLE};
+use crate::registry::{self, RuleDef};
 use crate::rules::quadrature;
-use crate::{Delta, IpRule, RuleKind, TargetDensity};
+use crate::{Delta, IpRule, Objective, RuleKind, TargetDensity};
 use ipbn_math::Activation;
 use ndarray::{Array1, ArrayView1};
 use ndarray_rand::rand::SeedableRng;
@@ -84,13 +84,36 @@ pub(super) fn claims() -> Vec<Claim> {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-/// Registered rules of the given kind.
-fn defs_of(kind: RuleKind) -> Vec<RuleDef> {
-    TABLE
-        .iter()
-        .filter(|d| d.build_default().is_ok_and(|r| r.kind() == kind))
+/// The claim families, by the objective a rule declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Family {
+    /// KL rules ([`Objective::Kl`]).
+    Kl,
+    /// Moment matching ([`Objective::BatchMoments`]).
+    Moments,
+    /// KL and moment-matching rules: the ones with a stated fixed point to move.
+    Covariant,
+}
+
+/// The rows of `defs` whose rule (at its defaults) belongs to `family`.
+pub(super) fn defs_in(defs: &[RuleDef], family: Family) -> Vec<RuleDef> {
+    defs.iter()
+        .filter(|d| {
+            d.build_default().is_ok_and(|r| {
+                matches!(
+                    (family, r.objective()),
+                    (Family::Kl | Family::Covariant, Objective::Kl(_))
+                        | (Family::Moments | Family::Covariant, Objective::BatchMoments)
+                )
+            })
+        })
         .copied()
         .collect()
+}
+
+/// The active registry's rows in `family`.
+fn registered(family: Family) -> Vec<RuleDef> {
+    defs_in(registry::active().defs(), family)
 }
 
 /// The rule of `def` with default parameters (`None`) or parameters at typical positions.
@@ -175,7 +198,7 @@ fn gradient_error(rule: &dyn IpRule, x: &Array1<f64>, alpha: f64, k: f64) -> f64
 
 type GradCase = (Option<Vec<f64>>, usize, f64, f64, f64, f64, u64);
 
-fn rule_is_gradient_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
+pub(super) fn rule_is_gradient_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
     let strategy = (
         params_strategy(),
         1usize..=64,
@@ -204,7 +227,7 @@ fn rule_is_gradient_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport
 }
 
 fn run_rule_is_gradient(cases: u32, seed: u64) -> ClaimReport {
-    rule_is_gradient_with(&defs_of(RuleKind::Kl), cases, seed)
+    rule_is_gradient_with(&registered(Family::Kl), cases, seed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,7 +260,7 @@ fn target_error(rule: &dyn IpRule) -> f64 {
     }
 }
 
-fn target_fixed_point_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
+pub(super) fn target_fixed_point_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
     run_property(
         "target-fixed-point",
         1e-9,
@@ -253,7 +276,7 @@ fn target_fixed_point_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimRepo
 }
 
 fn run_target_fixed_point(cases: u32, seed: u64) -> ClaimReport {
-    target_fixed_point_with(&defs_of(RuleKind::Kl), cases, seed)
+    target_fixed_point_with(&registered(Family::Kl), cases, seed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,7 +522,7 @@ fn affine_rule(def: &RuleDef, t: &Option<Vec<f64>>) -> Option<Arc<dyn IpRule>> {
 
 type AffineCase = (Option<Vec<f64>>, usize, f64, f64, f64, f64, f64, f64, u64);
 
-fn affine_covariance_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
+pub(super) fn affine_covariance_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
     let strategy = (
         params_strategy(),
         2usize..=64,
@@ -530,7 +553,7 @@ fn affine_covariance_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimRepor
 }
 
 fn run_affine_covariance(cases: u32, seed: u64) -> ClaimReport {
-    affine_covariance_with(TABLE, cases, seed)
+    affine_covariance_with(&registered(Family::Covariant), cases, seed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -612,7 +635,7 @@ fn moment_error(rule: &dyn IpRule, batches: &[Array1<f64>], a0: f64, k0: f64, la
 
 type MomentCase = (Option<Vec<f64>>, usize, usize, f64, f64, f64, f64, f64, u64);
 
-fn moment_is_bn_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
+pub(super) fn moment_is_bn_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
     let strategy = (
         params_strategy(),
         1usize..=6,
@@ -645,9 +668,7 @@ fn moment_is_bn_with(defs: &[RuleDef], cases: u32, seed: u64) -> ClaimReport {
 }
 
 fn run_moment_is_bn(cases: u32, seed: u64) -> ClaimReport {
-    // Every rule of kind Other registered so far is moment matching; a future Other rule that
-    // is not must be excluded here.
-    moment_is_bn_with(&defs_of(RuleKind::Other), cases, seed)
+    moment_is_bn_with(&registered(Family::Moments), cases, seed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -744,8 +765,8 @@ fn run_rule_limits(cases: u32, seed: u64) -> ClaimReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{kl_direction, targets::Uniform, ParamDef, RegisteredRule};
-    use crate::Result;
+    use crate::rules::{kl_direction, targets::Uniform, ParamDef, Params};
+    use crate::{Result, Rule};
 
     const CASES: u32 = 96;
     const SEED: u64 = 7;
@@ -790,15 +811,22 @@ mod tests {
         }
     }
 
-    impl<const V: u8> RegisteredRule for Wrong<V> {
+    impl<const V: u8> Rule for Wrong<V> {
         const ID: &'static str = "wrong";
+        const SOURCE: &'static str = "test";
         const PARAMS: &'static [ParamDef] = &[];
-        fn from_values(_: &[f64]) -> Result<Self> {
+        fn build(_: Params) -> Result<Self> {
             Ok(Wrong)
         }
-    }
-
-    impl<const V: u8> IpRule for Wrong<V> {
+        fn params(&self) -> &Params {
+            Params::none()
+        }
+        fn activation(&self) -> Activation {
+            Activation::Tanh
+        }
+        fn objective(&self) -> Objective<'_> {
+            Objective::Kl(&Uniform::SYMMETRIC_UNIT)
+        }
         fn direction(
             &self,
             x: ArrayView1<'_, f64>,
@@ -817,33 +845,28 @@ mod tests {
                 d
             }
         }
-        fn id(&self) -> &'static str {
-            "wrong"
-        }
-        fn activation(&self) -> Activation {
-            Activation::Tanh
-        }
-        fn target(&self) -> Option<&dyn TargetDensity> {
-            Some(&Uniform::SYMMETRIC_UNIT)
-        }
-        fn source(&self) -> &'static str {
-            "test"
-        }
     }
 
     /// Moment matching with the unbiased variance (÷(n − 1)), or forgetting α in k_B.
     #[derive(Clone, Copy, Debug)]
     struct WrongMoment<const V: u8>;
 
-    impl<const V: u8> RegisteredRule for WrongMoment<V> {
+    impl<const V: u8> Rule for WrongMoment<V> {
         const ID: &'static str = "wrong-moment";
+        const SOURCE: &'static str = "test";
         const PARAMS: &'static [ParamDef] = &[];
-        fn from_values(_: &[f64]) -> Result<Self> {
+        fn build(_: Params) -> Result<Self> {
             Ok(WrongMoment)
         }
-    }
-
-    impl<const V: u8> IpRule for WrongMoment<V> {
+        fn params(&self) -> &Params {
+            Params::none()
+        }
+        fn activation(&self) -> Activation {
+            Activation::Identity
+        }
+        fn objective(&self) -> Objective<'_> {
+            Objective::BatchMoments
+        }
         fn direction(
             &self,
             x: ArrayView1<'_, f64>,
@@ -864,21 +887,6 @@ mod tests {
                 alpha: ab - a,
                 k: kb - k,
             }
-        }
-        fn id(&self) -> &'static str {
-            "wrong-moment"
-        }
-        fn activation(&self) -> Activation {
-            Activation::Identity
-        }
-        fn kind(&self) -> RuleKind {
-            RuleKind::Other
-        }
-        fn target(&self) -> Option<&dyn TargetDensity> {
-            None
-        }
-        fn source(&self) -> &'static str {
-            "test"
         }
     }
 

@@ -1,9 +1,8 @@
 //! `infomax-logistic`: Bell & Sejnowski's information-maximisation rule for a logistic unit.
 
-use super::{kl_direction, targets::Uniform, ParamDef, RegisteredRule};
-use crate::{Delta, IpRule, Result, TargetDensity};
+use super::{targets::Uniform, ParamDef, Params};
+use crate::{Objective, Result, Rule};
 use ipbn_math::Activation;
-use ndarray::ArrayView1;
 
 /// Infomax for a logistic (sigmoid) unit: drives the output towards the uniform density on
 /// (0, 1), which maximises the output entropy.
@@ -54,53 +53,36 @@ use ndarray::ArrayView1;
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct InfomaxLogistic;
 
-impl InfomaxLogistic {
-    /// The per-sample term h(y) = 1 − 2y.
-    #[inline(always)]
-    pub fn h(y: f64) -> f64 {
-        1.0 - 2.0 * y
-    }
-}
-
-impl RegisteredRule for InfomaxLogistic {
+impl Rule for InfomaxLogistic {
     const ID: &'static str = "infomax-logistic";
+    const SOURCE: &'static str = "Bell & Sejnowski 1995, Neural Computation 7(6)";
     const PARAMS: &'static [ParamDef] = &[];
-    fn from_values(_values: &[f64]) -> Result<Self> {
+
+    fn build(_params: Params) -> Result<Self> {
         Ok(InfomaxLogistic)
     }
-}
-
-impl IpRule for InfomaxLogistic {
-    fn direction(
-        &self,
-        x: ArrayView1<'_, f64>,
-        y: ArrayView1<'_, f64>,
-        alpha: f64,
-        _k: f64,
-    ) -> Delta {
-        kl_direction(x, y, alpha, Self::h)
-    }
-    fn id(&self) -> &'static str {
-        Self::ID
+    fn params(&self) -> &Params {
+        Params::none()
     }
     fn activation(&self) -> Activation {
         Activation::Sigmoid
     }
-    fn target(&self) -> Option<&dyn TargetDensity> {
-        Some(&Uniform::UNIT)
+    fn objective(&self) -> Objective<'_> {
+        Objective::Kl(&Uniform::UNIT)
     }
-    fn source(&self) -> &'static str {
-        "Bell & Sejnowski 1995, Neural Computation 7(6)"
+    /// h(y) = 1 − 2y.
+    #[inline(always)]
+    fn h(&self, y: f64) -> f64 {
+        1.0 - 2.0 * y
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{d2_over_d1_from_output, rule_common_tests};
+    use crate::rules::d2_over_d1_from_output;
+    use crate::TargetDensity as _;
     use ndarray::array;
-
-    rule_common_tests!(InfomaxLogistic);
 
     #[test]
     fn pinned_direction() {
@@ -116,16 +98,16 @@ mod tests {
             let y = i as f64 * 0.1;
             let general = d2_over_d1_from_output(Activation::Sigmoid, y)
                 + t.score(y) * Activation::Sigmoid.df_from_output(y);
-            assert_eq!(InfomaxLogistic::h(y), general);
+            assert_eq!(InfomaxLogistic.h(y), general);
         }
     }
 
     #[test]
     fn metadata() {
         let r = InfomaxLogistic;
-        assert_eq!(r.target_description(), "uniform on (0, 1)");
+        assert_eq!(crate::IpRule::target_description(&r), "uniform on (0, 1)");
         assert_eq!(r.activation(), Activation::Sigmoid);
-        assert!(r.params().is_empty());
+        assert!(r.params().values().is_empty());
     }
 
     #[test]

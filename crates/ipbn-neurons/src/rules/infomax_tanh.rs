@@ -1,9 +1,8 @@
 //! `infomax-tanh`: Bell & Sejnowski's information-maximisation rule for a tanh unit.
 
-use super::{kl_direction, targets::Uniform, ParamDef, RegisteredRule};
-use crate::{Delta, IpRule, Result, TargetDensity};
+use super::{targets::Uniform, ParamDef, Params};
+use crate::{Objective, Result, Rule};
 use ipbn_math::Activation;
-use ndarray::ArrayView1;
 
 /// Infomax for a tanh unit: drives the output towards the uniform density on (−1, 1), which
 /// maximises the output entropy (the talk's rule).
@@ -55,53 +54,36 @@ use ndarray::ArrayView1;
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct InfomaxTanh;
 
-impl InfomaxTanh {
-    /// The per-sample term h(y) = −2y.
-    #[inline(always)]
-    pub fn h(y: f64) -> f64 {
-        -2.0 * y
-    }
-}
-
-impl RegisteredRule for InfomaxTanh {
+impl Rule for InfomaxTanh {
     const ID: &'static str = "infomax-tanh";
+    const SOURCE: &'static str = "Bell & Sejnowski 1995, Neural Computation 7(6)";
     const PARAMS: &'static [ParamDef] = &[];
-    fn from_values(_values: &[f64]) -> Result<Self> {
+
+    fn build(_params: Params) -> Result<Self> {
         Ok(InfomaxTanh)
     }
-}
-
-impl IpRule for InfomaxTanh {
-    fn direction(
-        &self,
-        x: ArrayView1<'_, f64>,
-        y: ArrayView1<'_, f64>,
-        alpha: f64,
-        _k: f64,
-    ) -> Delta {
-        kl_direction(x, y, alpha, Self::h)
-    }
-    fn id(&self) -> &'static str {
-        Self::ID
+    fn params(&self) -> &Params {
+        Params::none()
     }
     fn activation(&self) -> Activation {
         Activation::Tanh
     }
-    fn target(&self) -> Option<&dyn TargetDensity> {
-        Some(&Uniform::SYMMETRIC_UNIT)
+    fn objective(&self) -> Objective<'_> {
+        Objective::Kl(&Uniform::SYMMETRIC_UNIT)
     }
-    fn source(&self) -> &'static str {
-        "Bell & Sejnowski 1995, Neural Computation 7(6)"
+    /// h(y) = −2y.
+    #[inline(always)]
+    fn h(&self, y: f64) -> f64 {
+        -2.0 * y
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{d2_over_d1_from_output, rule_common_tests};
+    use crate::rules::d2_over_d1_from_output;
+    use crate::TargetDensity as _;
     use ndarray::array;
-
-    rule_common_tests!(InfomaxTanh);
 
     #[test]
     fn pinned_direction() {
@@ -117,16 +99,16 @@ mod tests {
             let y = i as f64 * 0.1;
             let general = d2_over_d1_from_output(Activation::Tanh, y)
                 + t.score(y) * Activation::Tanh.df_from_output(y);
-            assert_eq!(InfomaxTanh::h(y), general);
+            assert_eq!(InfomaxTanh.h(y), general);
         }
     }
 
     #[test]
     fn metadata() {
         let r = InfomaxTanh;
-        assert_eq!(r.target_description(), "uniform on (-1, 1)");
-        assert_eq!(r.kind(), crate::RuleKind::Kl);
-        assert!(r.params().is_empty());
+        assert_eq!(crate::IpRule::target_description(&r), "uniform on (-1, 1)");
+        assert_eq!(crate::IpRule::kind(&r), crate::RuleKind::Kl);
+        assert!(r.params().values().is_empty());
     }
 
     #[test]

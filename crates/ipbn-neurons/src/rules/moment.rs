@@ -1,7 +1,7 @@
 //! `moment`: moment matching ("online batch normalisation"), a rule that is not a KL gradient.
 
-use super::{value_or_default, Bound, ParamDef, RegisteredRule};
-use crate::{Delta, IpRule, ParamInfo, Result, RuleKind, TargetDensity};
+use super::{Bound, ParamDef, Params};
+use crate::{Delta, Objective, Result, Rule};
 use ipbn_math::Activation;
 use ndarray::ArrayView1;
 
@@ -39,7 +39,7 @@ use ndarray::ArrayView1;
 /// # Activation
 ///
 /// Any: the rule depends on the net input x alone. It reports [`Activation::Identity`] with
-/// kind [`RuleKind::Other`], which [`super::accepts_activation`] reads as "every activation".
+/// kind [`crate::RuleKind::Other`], which [`super::accepts_activation`] reads as "every activation".
 ///
 /// # Parameters
 ///
@@ -68,8 +68,9 @@ use ndarray::ArrayView1;
 /// assert_eq!((0.5 + d.alpha, 0.0 + d.k), (1.0, -2.0)); // η = 1: BN's α_B, k_B
 /// # Ok::<(), ipbn_neurons::NeuronError>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MomentMatching {
+    params: Params,
     rho: f64,
     scale: f64,
     offset: f64,
@@ -84,13 +85,7 @@ impl MomentMatching {
     /// [`crate::NeuronError::ParamOutOfRange`] naming the first invalid parameter and its
     /// accepted range.
     pub fn new(rho: f64, scale: f64, offset: f64, eps: f64) -> Result<Self> {
-        let p = Self::PARAMS;
-        Ok(MomentMatching {
-            rho: p[0].check(Self::ID, rho)?,
-            scale: p[1].check(Self::ID, scale)?,
-            offset: p[2].check(Self::ID, offset)?,
-            eps: p[3].check(Self::ID, eps)?,
-        })
+        Self::from_values(&[rho, scale, offset, eps])
     }
 
     /// The averaging weight ρ.
@@ -134,70 +129,51 @@ impl MomentMatching {
     }
 }
 
-impl Default for MomentMatching {
-    /// ρ = 1, g* = 1, b* = 0, ε = 1e-5.
-    fn default() -> Self {
-        MomentMatching {
-            rho: 1.0,
-            scale: 1.0,
-            offset: 0.0,
-            eps: 1e-5,
-        }
-    }
-}
-
-impl RegisteredRule for MomentMatching {
+impl Rule for MomentMatching {
     const ID: &'static str = "moment";
+    const SOURCE: &'static str =
+        "Ioffe & Szegedy 2015 (arXiv 1502.03167); Shaw 2019, MMath thesis, University of Waterloo";
     const PARAMS: &'static [ParamDef] = &[
-        ParamDef {
-            name: "rho",
-            default: 1.0,
-            lower: Bound::Open(0.0),
-            upper: Bound::Closed(1.0),
-            doc: "averaging weight per unit learning rate (eta*rho = 1 copies BN's values)",
-            typical: (0.05, 1.0),
-            log_scale: false,
-        },
-        ParamDef {
-            name: "scale",
-            default: 1.0,
-            lower: Bound::Open(0.0),
-            upper: Bound::Unbounded,
-            doc: "target gain g* applied to the standardised input",
-            typical: (0.2, 5.0),
-            log_scale: true,
-        },
-        ParamDef {
-            name: "offset",
-            default: 0.0,
-            lower: Bound::Unbounded,
-            upper: Bound::Unbounded,
-            doc: "target bias b* added after standardising",
-            typical: (-2.0, 2.0),
-            log_scale: false,
-        },
-        ParamDef {
-            name: "eps",
-            default: 1e-5,
-            lower: Bound::Closed(0.0),
-            upper: Bound::Unbounded,
-            doc: "added to the batch variance before the square root, as in BN",
-            typical: (0.0, 1e-3),
-            log_scale: false,
-        },
-    ];
-    fn from_values(values: &[f64]) -> Result<Self> {
-        let p = Self::PARAMS;
-        Self::new(
-            value_or_default(p, values, 0),
-            value_or_default(p, values, 1),
-            value_or_default(p, values, 2),
-            value_or_default(p, values, 3),
+        ParamDef::new(
+            "rho",
+            1.0,
+            "averaging weight per unit learning rate (eta*rho = 1 copies BN's values)",
         )
-    }
-}
+        .range(Bound::Open(0.0), Bound::Closed(1.0))
+        .typical(0.05, 1.0, false),
+        ParamDef::new("scale", 1.0, "target gain g* applied to the standardised input")
+            .range(Bound::Open(0.0), Bound::Unbounded)
+            .typical(0.2, 5.0, true),
+        ParamDef::new("offset", 0.0, "target bias b* added after standardising")
+            .typical(-2.0, 2.0, false),
+        ParamDef::new(
+            "eps",
+            1e-5,
+            "added to the batch variance before the square root, as in BN",
+        )
+        .range(Bound::Closed(0.0), Bound::Unbounded)
+        .typical(0.0, 1e-3, false),
+    ];
 
-impl IpRule for MomentMatching {
+    fn build(params: Params) -> Result<Self> {
+        Ok(MomentMatching {
+            rho: params.get("rho"),
+            scale: params.get("scale"),
+            offset: params.get("offset"),
+            eps: params.get("eps"),
+            params,
+        })
+    }
+    fn params(&self) -> &Params {
+        &self.params
+    }
+    /// Identity: the rule reads the net input only, so it drives units of any activation.
+    fn activation(&self) -> Activation {
+        Activation::Identity
+    }
+    fn objective(&self) -> Objective<'_> {
+        Objective::BatchMoments
+    }
     fn direction(
         &self,
         x: ArrayView1<'_, f64>,
@@ -213,41 +189,12 @@ impl IpRule for MomentMatching {
             None => Delta { alpha: 0.0, k: 0.0 },
         }
     }
-    fn id(&self) -> &'static str {
-        Self::ID
-    }
-    fn activation(&self) -> Activation {
-        Activation::Identity
-    }
-    fn kind(&self) -> RuleKind {
-        RuleKind::Other
-    }
-    fn target(&self) -> Option<&dyn TargetDensity> {
-        None
-    }
-    fn target_description(&self) -> String {
-        format!(
-            "fixed point alpha = {}/sqrt(Var[x] + {}), k = {} - E[x]*alpha (BN's gain and bias, batch-averaged)",
-            super::fmt_num(self.scale),
-            super::fmt_num(self.eps),
-            super::fmt_num(self.offset)
-        )
-    }
-    fn params(&self) -> Vec<ParamInfo> {
-        super::param_infos(Self::PARAMS, &[self.rho, self.scale, self.offset, self.eps])
-    }
-    fn source(&self) -> &'static str {
-        "Ioffe & Szegedy 2015 (arXiv 1502.03167); Shaw 2019, MMath thesis, University of Waterloo"
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::rule_common_tests;
     use ndarray::array;
-
-    rule_common_tests!(MomentMatching);
 
     #[test]
     fn validation_messages() {
@@ -303,17 +250,17 @@ mod tests {
             assert_eq!((d.alpha, d.k), (0.0, 0.0));
         }
         // With ε > 0 a constant batch is standardised to 0 with gain 1/√ε.
-        let d = MomentMatching::default().direction(flat.view(), flat.view(), 0.0, 0.0);
+        let d = MomentMatching::with_defaults().unwrap().direction(flat.view(), flat.view(), 0.0, 0.0);
         assert!((d.alpha - 1.0 / 1e-5f64.sqrt()).abs() < 1e-9);
     }
 
     #[test]
     fn metadata() {
-        let r = MomentMatching::default();
-        assert_eq!(r.kind(), RuleKind::Other);
-        assert!(r.target().is_none());
+        let r = MomentMatching::with_defaults().unwrap();
+        assert_eq!(crate::IpRule::kind(&r), crate::RuleKind::Other);
+        assert!(crate::IpRule::target(&r).is_none());
         assert_eq!(
-            r.target_description(),
+            crate::IpRule::target_description(&r),
             "fixed point alpha = 1/sqrt(Var[x] + 1e-5), k = 0 - E[x]*alpha (BN's gain and bias, batch-averaged)"
         );
         let x = array![1e4, -1e4, 0.0];

@@ -1,9 +1,8 @@
 //! `schrauwen`: Schrauwen et al.'s rule, a tanh unit driven towards a Gaussian output density.
 
-use super::{kl_direction, targets::Gaussian, value_or_default, Bound, ParamDef, RegisteredRule};
-use crate::{Delta, IpRule, ParamInfo, Result, TargetDensity};
+use super::{targets::Gaussian, Bound, ParamDef, Params};
+use crate::{Objective, Result, Rule};
 use ipbn_math::Activation;
-use ndarray::ArrayView1;
 
 /// Schrauwen et al.'s intrinsic-plasticity rule for tanh units: the output density is driven
 /// towards the Gaussian N(μ, σ²) (maximum entropy for a fixed mean and variance).
@@ -57,8 +56,9 @@ use ndarray::ArrayView1;
 /// assert!(Schrauwen::new(0.0, 0.0).is_err());
 /// # Ok::<(), ipbn_neurons::NeuronError>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Schrauwen {
+    params: Params,
     target: Gaussian,
     inv_var: f64,
 }
@@ -71,20 +71,7 @@ impl Schrauwen {
     /// not finite, or naming `sigma` with `(0, inf)` when `sigma` is not a finite positive
     /// number (or so small that σ² underflows).
     pub fn new(mu: f64, sigma: f64) -> Result<Self> {
-        let mu = Self::PARAMS[0].check(Self::ID, mu)?;
-        let sigma = Self::PARAMS[1].check(Self::ID, sigma)?;
-        let target = Gaussian::new(mu, sigma).map_err(|_| crate::NeuronError::ParamOutOfRange {
-            rule: Self::ID.to_string(),
-            param: String::from("sigma"),
-            value: sigma,
-            range: String::from(
-                "(0, inf), large enough that 1/sigma² is finite (sigma > 7.5e-155)",
-            ),
-        })?;
-        Ok(Schrauwen {
-            target,
-            inv_var: 1.0 / (sigma * sigma),
-        })
+        Self::from_values(&[mu, sigma])
     }
 
     /// The target mean μ.
@@ -96,85 +83,62 @@ impl Schrauwen {
     pub fn sigma(&self) -> f64 {
         self.target.sd()
     }
-
-    /// The per-sample term h(y) = −2y − (y − μ)(1 − y²)/σ².
-    #[inline(always)]
-    pub fn h(&self, y: f64) -> f64 {
-        -2.0 * y - (y - self.target.mean()) * ((1.0 - y) * (1.0 + y)) * self.inv_var
-    }
 }
 
-impl Default for Schrauwen {
-    /// μ = 0, σ = 0.2.
-    fn default() -> Self {
-        Schrauwen::new(0.0, 0.2).expect("defaults are valid")
-    }
-}
-
-impl RegisteredRule for Schrauwen {
+impl Rule for Schrauwen {
     const ID: &'static str = "schrauwen";
+    const SOURCE: &'static str =
+        "Schrauwen, Wardermann, Verstraeten, Steil & Stroobandt 2008, Neurocomputing 71: 1159-1171";
     const PARAMS: &'static [ParamDef] = &[
-        ParamDef {
-            name: "mu",
-            default: 0.0,
-            lower: Bound::Unbounded,
-            upper: Bound::Unbounded,
-            doc: "mean of the Gaussian target output density",
-            typical: (-0.9, 0.9),
-            log_scale: false,
-        },
-        ParamDef {
-            name: "sigma",
-            default: 0.2,
-            lower: Bound::Open(0.0),
-            upper: Bound::Unbounded,
-            doc: "standard deviation (not variance) of the Gaussian target",
-            typical: (0.05, 3.0),
-            log_scale: true,
-        },
-    ];
-    fn from_values(values: &[f64]) -> Result<Self> {
-        Self::new(
-            value_or_default(Self::PARAMS, values, 0),
-            value_or_default(Self::PARAMS, values, 1),
+        ParamDef::new("mu", 0.0, "mean of the Gaussian target output density")
+            .typical(-0.9, 0.9, false),
+        ParamDef::new(
+            "sigma",
+            0.2,
+            "standard deviation (not variance) of the Gaussian target",
         )
-    }
-}
+        .range(Bound::Open(0.0), Bound::Unbounded)
+        .typical(0.05, 3.0, true),
+    ];
 
-impl IpRule for Schrauwen {
-    fn direction(
-        &self,
-        x: ArrayView1<'_, f64>,
-        y: ArrayView1<'_, f64>,
-        alpha: f64,
-        _k: f64,
-    ) -> Delta {
-        kl_direction(x, y, alpha, |yi| self.h(yi))
+    fn build(params: Params) -> Result<Self> {
+        let (mu, sigma) = (params.get("mu"), params.get("sigma"));
+        let target = Gaussian::new(mu, sigma).map_err(|_| crate::NeuronError::ParamOutOfRange {
+            rule: Self::ID.to_string(),
+            param: String::from("sigma"),
+            value: sigma,
+            range: String::from(
+                "(0, inf), large enough that 1/sigma² is finite (sigma > 7.5e-155)",
+            ),
+        })?;
+        Ok(Schrauwen {
+            params,
+            target,
+            inv_var: 1.0 / (sigma * sigma),
+        })
     }
-    fn id(&self) -> &'static str {
-        Self::ID
+    fn params(&self) -> &Params {
+        &self.params
     }
     fn activation(&self) -> Activation {
         Activation::Tanh
     }
-    fn target(&self) -> Option<&dyn TargetDensity> {
-        Some(&self.target)
+    fn objective(&self) -> Objective<'_> {
+        Objective::Kl(&self.target)
     }
-    fn params(&self) -> Vec<ParamInfo> {
-        super::param_infos(Self::PARAMS, &[self.mu(), self.sigma()])
-    }
-    fn source(&self) -> &'static str {
-        "Schrauwen, Wardermann, Verstraeten, Steil & Stroobandt 2008, Neurocomputing 71: 1159-1171"
+    /// h(y) = −2y − (y − μ)(1 − y²)/σ².
+    #[inline(always)]
+    fn h(&self, y: f64) -> f64 {
+        -2.0 * y - (y - self.target.mean()) * ((1.0 - y) * (1.0 + y)) * self.inv_var
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{d2_over_d1_from_output, rule_common_tests};
+    use crate::rules::d2_over_d1_from_output;
+    use crate::TargetDensity as _;
     use ndarray::array;
-
-    rule_common_tests!(Schrauwen);
 
     #[test]
     fn validation_messages() {
@@ -201,7 +165,7 @@ mod tests {
 
     #[test]
     fn pinned_direction() {
-        crate::rules::assert_pinned_direction(&Schrauwen::default(), PINNED);
+        crate::rules::assert_pinned_direction(&Schrauwen::with_defaults().unwrap(), PINNED);
     }
     /// Computed independently (same formula evaluated in CPython); pins the numerics.
     const PINNED: (f64, f64) = (-4.8374718656177595, -1.5805067262963384);
@@ -224,8 +188,8 @@ mod tests {
 
     #[test]
     fn metadata_and_saturation() {
-        let r = Schrauwen::default();
-        assert_eq!(r.target_description(), "gaussian, mean 0, sd 0.2");
+        let r = Schrauwen::with_defaults().unwrap();
+        assert_eq!(crate::IpRule::target_description(&r), "gaussian, mean 0, sd 0.2");
         let x = array![1e4, -1e4, 0.0];
         let y = x.mapv(f64::tanh);
         let d = r.direction(x.view(), y.view(), 1.0, 0.0);

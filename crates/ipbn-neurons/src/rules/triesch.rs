@@ -1,11 +1,8 @@
 //! `triesch`: Triesch's rule, a logistic unit driven towards an exponential output density.
 
-use super::{
-    kl_direction, targets::Exponential, value_or_default, Bound, ParamDef, RegisteredRule,
-};
-use crate::{Delta, IpRule, ParamInfo, Result, TargetDensity};
+use super::{targets::Exponential, Bound, ParamDef, Params};
+use crate::{Objective, Result, Rule};
 use ipbn_math::Activation;
-use ndarray::ArrayView1;
 
 /// Triesch's intrinsic-plasticity rule: a logistic unit whose output density is driven towards
 /// the exponential with mean μ (maximum entropy for a fixed mean rate, i.e. sparse firing).
@@ -61,8 +58,9 @@ use ndarray::ArrayView1;
 /// assert!(Triesch::new(0.0).is_err());
 /// # Ok::<(), ipbn_neurons::NeuronError>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Triesch {
+    params: Params,
     target: Exponential,
     inv_mu: f64,
 }
@@ -74,7 +72,28 @@ impl Triesch {
     /// [`crate::NeuronError::ParamOutOfRange`] naming `mu` and `(0, inf)` when `mu` is not a
     /// finite positive number (or so small that 1/μ overflows).
     pub fn new(mu: f64) -> Result<Self> {
-        let mu = Self::PARAMS[0].check(Self::ID, mu)?;
+        Self::from_values(&[mu])
+    }
+
+    /// The target mean μ.
+    pub fn mu(&self) -> f64 {
+        self.target.mean()
+    }
+}
+
+impl Rule for Triesch {
+    const ID: &'static str = "triesch";
+    const SOURCE: &'static str = "Triesch 2005, ICANN, LNCS 3696: 65-70, eq. 13";
+    const PARAMS: &'static [ParamDef] = &[ParamDef::new(
+        "mu",
+        0.1,
+        "target mean output (mean of the exponential target density)",
+    )
+    .range(Bound::Open(0.0), Bound::Unbounded)
+    .typical(0.02, 5.0, true)];
+
+    fn build(params: Params) -> Result<Self> {
+        let mu = params.get("mu");
         let target = Exponential::new(mu).map_err(|_| crate::NeuronError::ParamOutOfRange {
             rule: Self::ID.to_string(),
             param: String::from("mu"),
@@ -82,83 +101,33 @@ impl Triesch {
             range: String::from("(0, inf), large enough that 1/mu is finite (mu > 5.6e-309)"),
         })?;
         Ok(Triesch {
+            params,
             target,
             inv_mu: 1.0 / mu,
         })
     }
-
-    /// The target mean μ.
-    pub fn mu(&self) -> f64 {
-        self.target.mean()
-    }
-
-    /// The per-sample term h(y) = 1 − 2y − y(1 − y)/μ.
-    #[inline(always)]
-    pub fn h(&self, y: f64) -> f64 {
-        1.0 - 2.0 * y - y * (1.0 - y) * self.inv_mu
-    }
-}
-
-impl Default for Triesch {
-    /// μ = 0.1, the value of Triesch's paper.
-    fn default() -> Self {
-        Triesch {
-            target: Exponential::new(0.1).expect("0.1 is a valid mean"),
-            inv_mu: 10.0,
-        }
-    }
-}
-
-impl RegisteredRule for Triesch {
-    const ID: &'static str = "triesch";
-    const PARAMS: &'static [ParamDef] = &[ParamDef {
-        name: "mu",
-        default: 0.1,
-        lower: Bound::Open(0.0),
-        upper: Bound::Unbounded,
-        doc: "target mean output (mean of the exponential target density)",
-        typical: (0.02, 5.0),
-        log_scale: true,
-    }];
-    fn from_values(values: &[f64]) -> Result<Self> {
-        Self::new(value_or_default(Self::PARAMS, values, 0))
-    }
-}
-
-impl IpRule for Triesch {
-    fn direction(
-        &self,
-        x: ArrayView1<'_, f64>,
-        y: ArrayView1<'_, f64>,
-        alpha: f64,
-        _k: f64,
-    ) -> Delta {
-        kl_direction(x, y, alpha, |yi| self.h(yi))
-    }
-    fn id(&self) -> &'static str {
-        Self::ID
+    fn params(&self) -> &Params {
+        &self.params
     }
     fn activation(&self) -> Activation {
         Activation::Sigmoid
     }
-    fn target(&self) -> Option<&dyn TargetDensity> {
-        Some(&self.target)
+    fn objective(&self) -> Objective<'_> {
+        Objective::Kl(&self.target)
     }
-    fn params(&self) -> Vec<ParamInfo> {
-        super::param_infos(Self::PARAMS, &[self.mu()])
-    }
-    fn source(&self) -> &'static str {
-        "Triesch 2005, ICANN, LNCS 3696: 65-70, eq. 13"
+    /// h(y) = 1 − 2y − y(1 − y)/μ.
+    #[inline(always)]
+    fn h(&self, y: f64) -> f64 {
+        1.0 - 2.0 * y - y * (1.0 - y) * self.inv_mu
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{d2_over_d1_from_output, rule_common_tests};
+    use crate::rules::d2_over_d1_from_output;
+    use crate::TargetDensity as _;
     use ndarray::array;
-
-    rule_common_tests!(Triesch);
 
     #[test]
     fn validation_messages() {
@@ -184,7 +153,7 @@ mod tests {
 
     #[test]
     fn pinned_direction() {
-        crate::rules::assert_pinned_direction(&Triesch::default(), PINNED);
+        crate::rules::assert_pinned_direction(&Triesch::with_defaults().unwrap(), PINNED);
     }
     /// Computed independently (same formula evaluated in CPython); pins the numerics.
     const PINNED: (f64, f64) = (-0.2371047991871117, -1.6208703463608574);
@@ -206,9 +175,9 @@ mod tests {
 
     #[test]
     fn metadata_and_saturation() {
-        let r = Triesch::default();
-        assert_eq!(r.target_description(), "exponential, mean 0.1");
-        assert_eq!(r.params()[0].range, "(0, inf)");
+        let r = Triesch::with_defaults().unwrap();
+        assert_eq!(crate::IpRule::target_description(&r), "exponential, mean 0.1");
+        assert_eq!(r.params().infos()[0].range, "(0, inf)");
         let x = array![1e4, -1e4, 0.0];
         let y = x.mapv(|v| Activation::Sigmoid.f(v));
         let d = r.direction(x.view(), y.view(), 1.0, 0.0);
