@@ -13,6 +13,7 @@ pub mod registry;
 pub mod rule;
 pub mod rules;
 pub mod step;
+pub mod template;
 
 pub use batchnorm::BatchNorm;
 pub use error::{NeuronError, Result};

@@ -93,7 +93,7 @@ impl RuleDef {
             rule: shown(self.id),
             reason,
         };
-        if !valid_id(self.id) {
+        if !is_valid_id(self.id) {
             return Err(bad(String::from(
                 "the id must be lower-case letters and digits, words joined by single `-`",
             )));
@@ -149,8 +149,9 @@ impl RuleDef {
     }
 }
 
-/// Whether `id` is lower-case words of letters and digits joined by single `-`.
-fn valid_id(id: &str) -> bool {
+/// Whether `id` can name a rule: lower-case words of letters and digits joined by single `-`,
+/// starting with a letter.
+pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.split('-').all(|w| {
             !w.is_empty()

@@ -30,7 +30,7 @@ use ipbn_math::seed::rng;
 use ipbn_math::Activation;
 use ipbn_neurons::claims::run_property;
 pub use ipbn_neurons::claims::{Claim, ClaimReport};
-use ipbn_neurons::registry::{RuleDef, RuleSpec, TABLE};
+use ipbn_neurons::registry::{self, RuleDef, RuleSpec};
 use ipbn_neurons::{Mode, StepKind};
 use ndarray::Array2;
 use ndarray_rand::rand_distr::{Distribution, StandardNormal};
@@ -85,6 +85,28 @@ pub fn all() -> Vec<Claim> {
     v
 }
 
+/// Runs every claim that applies to one rule, on that rule alone: the rule claims of
+/// [`ipbn_neurons::claims::check_rule`], then `network-gradients` and `determinism` with the
+/// conditions `ip:RULE` and `ip+affine:RULE` (random valid parameters, SGD or Adam) under every
+/// activation the rule accepts among sigmoid, tanh and its own. These are the rows
+/// `ipbn claims --only RULE` prints.
+///
+/// # Errors
+/// [`ipbn_neurons::NeuronError::BadRule`] when the rule cannot be registered.
+pub fn check_rule(
+    def: &RuleDef,
+    cases: u32,
+    seed: u64,
+) -> std::result::Result<Vec<ClaimReport>, ipbn_neurons::NeuronError> {
+    let mut rows = ipbn_neurons::claims::check_rule(def, cases, seed)?;
+    let scope = Scope::rule(*def);
+    if !scope.activations().is_empty() {
+        rows.push(network_gradients_with(&scope, cases, seed, |_| {}));
+        rows.push(determinism_with(&scope, cases, seed, execute_sweep));
+    }
+    Ok(rows)
+}
+
 /// Looks a claim of [`all`] up by id.
 pub fn find(id: &str) -> Option<Claim> {
     all().into_iter().find(|c| c.id == id)
@@ -98,8 +120,8 @@ pub fn find(id: &str) -> Option<Claim> {
 enum Shape {
     Plain,
     Bn,
-    Ip(&'static RuleDef),
-    IpAffine(&'static RuleDef),
+    Ip(RuleDef),
+    IpAffine(RuleDef),
 }
 
 impl Shape {
@@ -122,33 +144,82 @@ impl Shape {
         Some(match self {
             Shape::Plain => Condition::Plain,
             Shape::Bn => Condition::Bn,
-            Shape::Ip(def) => Condition::Ip(spec(def)?),
-            Shape::IpAffine(def) => Condition::IpAffine(spec(def)?),
+            Shape::Ip(def) => Condition::Ip(spec(&def)?),
+            Shape::IpAffine(def) => Condition::IpAffine(spec(&def)?),
         })
     }
 }
 
-/// Plain, BN, then IP and IP+affine for every registered rule that accepts `activation`
-/// (with its default parameters), in registry order.
-fn shapes(activation: Activation) -> Vec<Shape> {
-    let mut v = vec![Shape::Plain, Shape::Bn];
-    let rules: Vec<&'static RuleDef> = TABLE
-        .iter()
-        .filter(|d| {
-            d.build_default()
-                .is_ok_and(|r| ipbn_neurons::rules::accepts_activation(r.as_ref(), activation))
-        })
-        .collect();
-    v.extend(rules.iter().map(|&d| Shape::Ip(d)));
-    v.extend(rules.iter().map(|&d| Shape::IpAffine(d)));
-    v
+/// Which rules the network-level claims cover, and whether the plain and BN baselines are
+/// among the conditions.
+#[derive(Clone, Debug)]
+struct Scope {
+    defs: Vec<RuleDef>,
+    baselines: bool,
+}
+
+impl Scope {
+    /// Every rule of the active registry, with the baselines.
+    fn registry() -> Scope {
+        Scope {
+            defs: registry::active().defs().to_vec(),
+            baselines: true,
+        }
+    }
+
+    /// One rule alone.
+    fn rule(def: RuleDef) -> Scope {
+        Scope {
+            defs: vec![def],
+            baselines: false,
+        }
+    }
+
+    /// Sigmoid and tanh, then any other activation a rule in scope is derived for, with at
+    /// least one condition each.
+    fn activations(&self) -> Vec<Activation> {
+        let mut v = ACTIVATIONS.to_vec();
+        for d in &self.defs {
+            if let Ok(r) = d.build_default() {
+                let a = r.activation();
+                if a != Activation::Identity && !v.contains(&a) {
+                    v.push(a);
+                }
+            }
+        }
+        v.retain(|&a| !self.shapes(a).is_empty());
+        v
+    }
+
+    /// Plain and BN (with the baselines), then IP and IP+affine for every rule in scope that
+    /// accepts `activation` (with its default parameters), in registry order.
+    fn shapes(&self, activation: Activation) -> Vec<Shape> {
+        let mut v = if self.baselines {
+            vec![Shape::Plain, Shape::Bn]
+        } else {
+            Vec::new()
+        };
+        let rules: Vec<RuleDef> = self
+            .defs
+            .iter()
+            .filter(|d| {
+                d.build_default()
+                    .is_ok_and(|r| ipbn_neurons::rules::accepts_activation(r.as_ref(), activation))
+            })
+            .copied()
+            .collect();
+        v.extend(rules.iter().map(|&d| Shape::Ip(d)));
+        v.extend(rules.iter().map(|&d| Shape::IpAffine(d)));
+        v
+    }
 }
 
 /// Every hidden-layer condition the registry allows under `activation`, each rule with its
 /// default parameters and SGD steps: `plain`, `bn`, then `ip:RULE` and `ip+affine:RULE` for
 /// every registered rule that accepts the activation.
 pub fn conditions(activation: Activation) -> Vec<Condition> {
-    shapes(activation)
+    Scope::registry()
+        .shapes(activation)
         .into_iter()
         .filter_map(|s| s.condition(None, false))
         .collect()
@@ -408,10 +479,11 @@ impl fmt::Debug for NetCase {
     }
 }
 
-fn net_cases() -> impl Strategy<Value = NetCase> {
-    let all: Vec<(Shape, Activation)> = ACTIVATIONS
-        .iter()
-        .flat_map(|&a| shapes(a).into_iter().map(move |s| (s, a)))
+fn net_cases(scope: &Scope) -> impl Strategy<Value = NetCase> {
+    let all: Vec<(Shape, Activation)> = scope
+        .activations()
+        .into_iter()
+        .flat_map(|a| scope.shapes(a).into_iter().map(move |s| (s, a)))
         .collect();
     (
         (0..all.len(), params_strategy(), any::<bool>()),
@@ -467,19 +539,24 @@ fn net_case_error(c: &NetCase, tamper: fn(&mut [Vec<f64>])) -> f64 {
         .map_or(f64::INFINITY, |checks| worst_relative_error(&checks))
 }
 
-fn network_gradients_with(cases: u32, seed: u64, tamper: fn(&mut [Vec<f64>])) -> ClaimReport {
+fn network_gradients_with(
+    scope: &Scope,
+    cases: u32,
+    seed: u64,
+    tamper: fn(&mut [Vec<f64>]),
+) -> ClaimReport {
     run_property(
         "network-gradients",
         1e-6,
         cases,
         seed,
-        net_cases(),
+        net_cases(scope),
         |c: &NetCase| net_case_error(c, tamper),
     )
 }
 
 fn run_network_gradients(cases: u32, seed: u64) -> ClaimReport {
-    network_gradients_with(cases, seed, |_| {})
+    network_gradients_with(&Scope::registry(), cases, seed, |_| {})
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,11 +583,12 @@ impl fmt::Debug for SweepCase {
 
 type CondPick = (usize, Option<Vec<f64>>, bool);
 
-fn sweep_cases() -> impl Strategy<Value = SweepCase> {
-    let per_act: Vec<Vec<Shape>> = ACTIVATIONS.iter().map(|&a| shapes(a)).collect();
+fn sweep_cases(scope: &Scope) -> impl Strategy<Value = SweepCase> {
+    let acts = scope.activations();
+    let per_act: Vec<Vec<Shape>> = acts.iter().map(|&a| scope.shapes(a)).collect();
     let cond = || (0usize..1024, params_strategy(), any::<bool>());
     (
-        (0..ACTIVATIONS.len(), cond(), cond()),
+        (0..acts.len(), cond(), cond()),
         proptest::collection::vec(3usize..=6, 1..=2),
         2usize..=6,
         4usize..=12,
@@ -543,7 +621,7 @@ fn sweep_cases() -> impl Strategy<Value = SweepCase> {
                 let (train, test, features, classes, separation, data_seed) = data;
                 let base = TrainConfig {
                     hidden,
-                    activation: ACTIVATIONS[a],
+                    activation: acts[a],
                     condition: Condition::Plain,
                     init: Init::Gauss { std: 0.5 },
                     batch,
@@ -634,7 +712,7 @@ fn sweep_files(
     crate::io::read_tree(&dir.0).ok()
 }
 
-fn determinism_with(cases: u32, seed: u64, execute: Execute) -> ClaimReport {
+fn determinism_with(scope: &Scope, cases: u32, seed: u64, execute: Execute) -> ClaimReport {
     let pools = [1, 2].map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build());
     let [Ok(one), Ok(two)] = pools else {
         return ClaimReport {
@@ -651,7 +729,7 @@ fn determinism_with(cases: u32, seed: u64, execute: Execute) -> ClaimReport {
         0.0,
         cases.min(DETERMINISM_MAX_CASES),
         seed,
-        sweep_cases(),
+        sweep_cases(scope),
         |c: &SweepCase| {
             let Ok(data) = c.sweep.base.data.load() else {
                 return 1.0;
@@ -667,7 +745,7 @@ fn determinism_with(cases: u32, seed: u64, execute: Execute) -> ClaimReport {
 }
 
 fn run_determinism(cases: u32, seed: u64) -> ClaimReport {
-    determinism_with(cases, seed, execute_sweep)
+    determinism_with(&Scope::registry(), cases, seed, execute_sweep)
 }
 
 #[cfg(test)]
@@ -691,7 +769,7 @@ mod tests {
         for act in ACTIVATIONS {
             let names: Vec<String> = conditions(act).iter().map(|c| c.to_string()).collect();
             assert_eq!(&names[..2], ["plain", "bn"]);
-            for def in TABLE {
+            for def in registry::active().defs() {
                 let rule = def.build_default().unwrap();
                 let accepts = ipbn_neurons::rules::accepts_activation(rule.as_ref(), act);
                 let has = |prefix: &str| {
@@ -705,7 +783,7 @@ mod tests {
         }
         // Every rule accepts one of the two activations, so every rule is covered.
         let covered: usize = ACTIVATIONS.iter().map(|&a| conditions(a).len() - 2).sum();
-        assert!(covered >= 2 * TABLE.len(), "{covered}");
+        assert!(covered >= 2 * registry::active().defs().len(), "{covered}");
     }
 
     #[test]
@@ -719,7 +797,7 @@ mod tests {
     #[test]
     fn network_gradients_fails_on_a_slightly_wrong_gradient() {
         // A 1e-4 relative error in the last array (the output bias) must be caught.
-        let r = network_gradients_with(8, 5, |g| {
+        let r = network_gradients_with(&Scope::registry(), 8, 5, |g| {
             if let Some(last) = g.last_mut() {
                 last.iter_mut().for_each(|v| *v *= 1.0 + 1e-4);
             }
@@ -800,13 +878,13 @@ mod tests {
                 .map_err(|e| crate::error::TrainError::io(out, e))?;
             Ok(true)
         }
-        let r = determinism_with(1_000_000, 1, fixed);
+        let r = determinism_with(&Scope::registry(), 1_000_000, 1, fixed);
         assert!(r.holds, "{r:?}");
         assert_eq!(r.cases, u64::from(DETERMINISM_MAX_CASES));
-        let r = determinism_with(5, 1, fixed);
+        let r = determinism_with(&Scope::registry(), 5, 1, fixed);
         assert_eq!(r.cases, 5);
         // A sweep that fails counts as a difference.
-        let r = determinism_with(3, 1, |_, _, _| {
+        let r = determinism_with(&Scope::registry(), 3, 1, |_, _, _| {
             Err(ConfigError::new("sweep", "always fails").into())
         });
         assert!(!r.holds);
@@ -823,7 +901,7 @@ mod tests {
                 .map_err(|e| crate::error::TrainError::io(out, e))?;
             Ok(true)
         }
-        let r = determinism_with(2, 11, stamped);
+        let r = determinism_with(&Scope::registry(), 2, 11, stamped);
         assert!(!r.holds, "{r:?}");
         assert_eq!(r.worst_error, 1.0);
         assert!(r.detail.contains("minimal case"), "{}", r.detail);

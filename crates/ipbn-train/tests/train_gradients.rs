@@ -134,7 +134,7 @@ fn every_registered_condition_gradient_matches_finite_differences() {
         }
     }
     // Every registered rule appears, alone and with the affine step.
-    for def in ipbn_neurons::registry::TABLE {
+    for def in ipbn_neurons::registry::active().defs() {
         for prefix in ["ip", "ip+affine"] {
             let want = format!("{prefix}:{}", def.id);
             assert!(

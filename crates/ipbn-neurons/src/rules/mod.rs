@@ -60,6 +60,21 @@ use crate::{Delta, IpRule, NeuronError, Result, RuleKind};
 use ipbn_math::Activation;
 use ndarray::ArrayView1;
 
+// What `ipbn rules new` writes, compiled here so that the tests below can check that the
+// template is a valid rule on which every claim of its kind holds.
+#[cfg(test)]
+#[path = "template_golden/template_kl_sigmoid.rs"]
+mod template_kl_sigmoid;
+#[cfg(test)]
+#[path = "template_golden/template_kl_softplus.rs"]
+mod template_kl_softplus;
+#[cfg(test)]
+#[path = "template_golden/template_kl_tanh.rs"]
+mod template_kl_tanh;
+#[cfg(test)]
+#[path = "template_golden/template_other_sigmoid.rs"]
+mod template_other_sigmoid;
+
 /// Whether `rule` can drive units with activation `activation`.
 ///
 /// True when the rule was derived for that activation, and for every activation when the rule
@@ -211,5 +226,118 @@ mod tests {
                 .to_string(),
             "rule `infomax-tanh` needs activation `tanh`, but the layer uses `sigmoid`"
         );
+    }
+
+    /// The template's four forms, each beside the file it must render to.
+    fn golden() -> Vec<(crate::template::NewRule, &'static str, &'static str)> {
+        use crate::template::{NewRule, TemplateKind};
+        let forms = [
+            ("template-kl-sigmoid", TemplateKind::Kl, Activation::Sigmoid),
+            (
+                "template-kl-softplus",
+                TemplateKind::Kl,
+                Activation::Softplus,
+            ),
+            ("template-kl-tanh", TemplateKind::Kl, Activation::Tanh),
+            (
+                "template-other-sigmoid",
+                TemplateKind::Other,
+                Activation::Sigmoid,
+            ),
+        ];
+        let files = [
+            include_str!("template_golden/template_kl_sigmoid.rs"),
+            include_str!("template_golden/template_kl_softplus.rs"),
+            include_str!("template_golden/template_kl_tanh.rs"),
+            include_str!("template_golden/template_other_sigmoid.rs"),
+        ];
+        forms
+            .into_iter()
+            .zip(files)
+            .map(|((id, kind, act), text)| {
+                let r = NewRule::new(id, kind, act).unwrap();
+                let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/rules/template_golden/");
+                (r, path, text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_template_renders_the_compiled_files() {
+        for (rule, dir, text) in golden() {
+            let source = rule.source();
+            if std::env::var_os("IPBN_BLESS").is_some() {
+                std::fs::write(format!("{dir}{}", rule.file_name()), &source).unwrap();
+                continue;
+            }
+            assert_eq!(
+                source, text,
+                "{}: run with IPBN_BLESS=1 to rewrite",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_claim_of_its_kind_holds_on_the_template_as_generated() {
+        use crate::registry::RuleDef;
+        let defs = [
+            RuleDef::of::<template_kl_sigmoid::TemplateKlSigmoid>(),
+            RuleDef::of::<template_kl_softplus::TemplateKlSoftplus>(),
+            RuleDef::of::<template_kl_tanh::TemplateKlTanh>(),
+            RuleDef::of::<template_other_sigmoid::TemplateOtherSigmoid>(),
+        ];
+        for def in defs {
+            let rows = crate::claims::check_rule(&def, 64, 3).unwrap();
+            let want = if def.id.contains("-kl-") { 3 } else { 0 };
+            assert_eq!(rows.len(), want, "{}", def.id);
+            for r in rows {
+                assert!(r.holds, "{} on {}: {}", r.id, def.id, r.detail);
+            }
+        }
+        // The homeostatic template drives the mean output to m*.
+        let r = template_other_sigmoid::TemplateOtherSigmoid::with_defaults().unwrap();
+        let x = ndarray::array![0.5, -1.0, 2.0];
+        let (mut alpha, mut k) = (1.0, 0.0);
+        for _ in 0..2000 {
+            let y = x.mapv(|v| Activation::Sigmoid.f(alpha * v + k));
+            let d = crate::Rule::direction(&r, x.view(), y.view(), alpha, k);
+            alpha += 0.5 * d.alpha;
+            k += 0.5 * d.k;
+        }
+        let mean = x
+            .mapv(|v| Activation::Sigmoid.f(alpha * v + k))
+            .mean()
+            .unwrap();
+        assert!((mean - 0.2).abs() < 1e-9, "{mean}");
+    }
+
+    #[test]
+    fn registering_adds_one_line_and_refuses_taken_names() {
+        use crate::template::{NewRule, TemplateKind};
+        let mod_rs = include_str!("mod.rs");
+        let r = NewRule::new("my-rule", TemplateKind::Kl, Activation::Sigmoid).unwrap();
+        assert_eq!(
+            (r.module.as_str(), r.type_name.as_str()),
+            ("my_rule", "MyRule")
+        );
+        let after = r.register_in(mod_rs).unwrap();
+        assert_eq!(after.lines().count(), mod_rs.lines().count() + 1);
+        let before: std::collections::HashSet<&str> = mod_rs.lines().collect();
+        let added: Vec<&str> = after.lines().filter(|l| !before.contains(l)).collect();
+        assert_eq!(added, ["    my_rule::MyRule,"]);
+        assert!(r.register_in(&after).is_err());
+        let taken = NewRule::new("triesch", TemplateKind::Kl, Activation::Sigmoid).unwrap();
+        assert!(taken.register_in(mod_rs).is_err());
+        for bad in [
+            "My-Rule", "my_rule", "-x", "x-", "9lives", "", "type", "targets",
+        ] {
+            assert!(
+                NewRule::new(bad, TemplateKind::Kl, Activation::Sigmoid).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(NewRule::new("ok", TemplateKind::Kl, Activation::Relu).is_err());
+        assert!(NewRule::new("ok", TemplateKind::Other, Activation::Identity).is_ok());
     }
 }
