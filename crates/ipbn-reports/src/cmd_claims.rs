@@ -16,7 +16,8 @@ pub struct ClaimsArgs {
     /// Print a JSON array of `{id, cases, worst_error, tolerance, holds}` instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Run only the claims whose id contains this text.
+    /// Run only the claims whose id contains this text; given a rule id, run every claim of
+    /// that rule's kind on that rule alone.
     #[arg(long)]
     pub only: Option<String>,
 }
@@ -33,10 +34,19 @@ pub fn run_claims(cases: u32, seed: u64, only: Option<&str>) -> Vec<ClaimReport>
 
 /// Runs `ipbn claims`.
 pub fn run(args: &ClaimsArgs) -> CliResult {
-    let reports = run_claims(args.cases, args.seed, args.only.as_deref());
+    // `--only RULE` checks that rule alone with every claim of its kind.
+    let rule = args
+        .only
+        .as_deref()
+        .and_then(|o| ipbn_neurons::registry::find(&o.to_ascii_lowercase()));
+    let reports = match rule {
+        Some(def) => claims::check_rule(&def, args.cases, args.seed)
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+        None => run_claims(args.cases, args.seed, args.only.as_deref()),
+    };
     if reports.is_empty() {
         return Err(CliError::Usage(format!(
-            "no claim id contains `{}`; run `ipbn claims` without --only to list them",
+            "no claim id contains `{}` and no registered rule has that id; run `ipbn claims` without --only to list the claims, `ipbn rules` for the rules",
             args.only.clone().unwrap_or_default()
         )));
     }
