@@ -38,6 +38,12 @@ pub trait TargetDensity: Send + Sync + std::fmt::Debug {
     fn quadrature_bounds(&self) -> (f64, f64);
     /// A one-line description, e.g. `exponential, mean 0.1`.
     fn describe(&self) -> String;
+    /// The outputs where log p* is continuous but not differentiable (a Laplace density's
+    /// peak, say); empty for a smooth density. `rule-is-gradient` does not take finite
+    /// differences across these points, where the gradient does not exist.
+    fn kinks(&self) -> &[f64] {
+        &[]
+    }
 }
 
 /// One rule parameter, resolved, with its valid range (for listings and validation messages).

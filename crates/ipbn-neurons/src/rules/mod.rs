@@ -54,6 +54,8 @@ builtin_rules! {
     triesch::Triesch,
     schrauwen::Schrauwen,
     moment::MomentMatching,
+    softplus_exponential::SoftplusExponential,
+    tanh_laplace::TanhLaplace,
 }
 
 use crate::{Delta, IpRule, NeuronError, Result, RuleKind};
