@@ -10,6 +10,7 @@ pub mod entropy;
 pub mod error;
 pub mod float;
 pub mod mapping;
+pub mod numeric;
 pub mod percentile;
 pub mod seed;
 pub mod stats;

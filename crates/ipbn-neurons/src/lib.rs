@@ -12,6 +12,7 @@ pub mod mode;
 pub mod registry;
 pub mod rule;
 pub mod rules;
+pub mod single_unit;
 pub mod step;
 pub mod template;
 

@@ -12,7 +12,7 @@
 //! * (c) The claims table: every claim of `ipbn_train::claims::all()` (the neurons claims plus the network-level ones) run with many random cases.
 
 use super::experiment::{num_text, Experiment, Produced, Progress};
-use super::single_neuron::{simulate_unit, InputDist, UnitSgd};
+use super::unit_common::{log_records, rule_label};
 use crate::error::CliError;
 use crate::figure::FigureContext;
 use crate::plot::{
@@ -25,6 +25,7 @@ use ipbn_math::stats::mean_var;
 use ipbn_math::Activation;
 use ipbn_neurons::claims::ClaimReport;
 use ipbn_neurons::rules::MomentMatching;
+use ipbn_neurons::single_unit::{simulate_unit, InputDist, UnitSgd};
 use ipbn_neurons::{registry, BatchNorm, Mode};
 use ndarray::{Array1, Array2};
 use ndarray_rand::rand::Rng;
@@ -81,7 +82,7 @@ impl EquivalenceConfig {
     }
 
     fn validate(&self) -> Result<(), CliError> {
-        self.stream.validate().map_err(CliError::Usage)?;
+        self.stream.validate().map_err(|e| CliError::Usage(e.to_string()))?;
         let bad = |m: &str| Err(CliError::Usage(format!("equivalence: {m}")));
         if self.batch < 2 || self.features == 0 {
             return bad("the BN batch needs ≥ 2 samples and ≥ 1 feature");
@@ -274,7 +275,7 @@ fn moment_run(cfg: &EquivalenceConfig) -> Result<MomentRun, CliError> {
     let tail = traj.alpha.len() * 4 / 5;
     let avg = |v: &[f64]| v[tail..].iter().sum::<f64>() / (v.len() - tail).max(1) as f64;
     // Every step was recorded for the tail mean; keep 400 log-spaced ones for the drawing.
-    let keep = super::single_neuron::log_records(cfg.steps, 400);
+    let keep = log_records(cfg.steps, 400);
     Ok(MomentRun {
         steps: keep.iter().map(|&s| s as f64).collect(),
         batch_steps: bsteps,
@@ -286,7 +287,7 @@ fn moment_run(cfg: &EquivalenceConfig) -> Result<MomentRun, CliError> {
         target: (ta, tk),
         batch_mean,
         eps,
-        rule_label: super::single_neuron::rule_label(rule.as_ref()),
+        rule_label: rule_label(rule.as_ref()),
     })
 }
 

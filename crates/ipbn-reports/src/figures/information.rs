@@ -21,9 +21,7 @@
 
 use super::common::run_seeds;
 use super::experiment::{num_text, nums_text, Experiment, Produced, Progress};
-use super::single_neuron::{
-    output_range, rule_label, simpson_weight, simulate_unit, InputDist, UnitSgd,
-};
+use super::unit_common::{input_label, output_range, rule_label};
 use crate::error::CliError;
 use crate::figure::FigureContext;
 use crate::plot::{
@@ -31,10 +29,12 @@ use crate::plot::{
 };
 use ipbn_math::entropy::{differential_entropy_hist, information_potential};
 use ipbn_math::mapping::bn_to_ip;
+use ipbn_math::numeric::simpson_weight;
 use ipbn_math::seed::derive_seed;
 use ipbn_math::stats::mean_var;
 use ipbn_math::Activation;
 use ipbn_neurons::rules::accepts_activation;
+use ipbn_neurons::single_unit::{simulate_unit, InputDist, UnitSgd};
 use ipbn_neurons::{registry, IpRule, RuleKind};
 use ndarray::ArrayView1;
 use plotters::style::RGBColor;
@@ -106,7 +106,7 @@ impl InformationConfig {
     }
 
     fn validate(&self) -> Result<(), CliError> {
-        self.input.validate().map_err(CliError::Usage)?;
+        self.input.validate().map_err(|e| CliError::Usage(e.to_string()))?;
         let bad = |m: &str| Err(CliError::Usage(format!("information: {m}")));
         if self.steps == 0 || self.records < 2 {
             return bad("steps must be ≥ 1 and records ≥ 2");
@@ -450,7 +450,7 @@ impl Experiment for Information {
         };
         let mut finding = format!(
             "On input {} after {} steps, the highest output entropy (outputs on [0, 1], maximum 0 nats for uniform) is reached by {}; the lowest information potential by {}.",
-            cfg.input.label(),
+            input_label(&cfg.input),
             cfg.steps,
             describe(best),
             describe(best_v2),
@@ -585,7 +585,7 @@ fn draw(
             area,
             &format!(
                 "One unit on input {}: output entropy over adaptation (mean and min–max over {} seeds)",
-                cfg.input.label(),
+                input_label(&cfg.input),
                 d.seeds
             ),
         )?;

@@ -14,6 +14,7 @@ pub mod homogenisation;
 pub mod information;
 pub mod lr_stability;
 pub mod single_neuron;
+mod unit_common;
 pub mod vanishing_gradient;
 
 use crate::figure::Figure;
