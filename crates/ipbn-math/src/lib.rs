@@ -9,6 +9,7 @@ pub mod activation;
 pub mod entropy;
 pub mod error;
 pub mod float;
+pub mod kernels;
 pub mod mapping;
 pub mod numeric;
 pub mod percentile;

@@ -180,7 +180,7 @@ fn inv_sqrt(var_eps: f64) -> f64 {
     }
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// Per column `j` of the row-major `xs` (`mean.len()` columns): the mean into `mean[j]`,
     /// then Σ (x − mean)² into `ss[j]`, each summed in `f64` in row order.
     fn batch_moments<T: Real>(xs: &[T], mean: &mut [f64], ss: &mut [f64]) {
@@ -208,7 +208,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// Training normalisation: `x̂ = (x − mean)·inv` (rounded once, into `xhat`) and
     /// `out = γ x̂ + β`, computed in `f64` and rounded once.
     fn normalise_rows<T: Real>(
@@ -246,7 +246,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// Inference: `out = γ ((x − mean)·inv) + β`, in `f64`, rounded once.
     fn affine_rows<T: Real>(
         xs: &[T],
@@ -275,7 +275,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// Per column: `sg = Σ g` and `sgx = Σ g x̂`, in `f64` and row order.
     fn grad_sums<T: Real>(gs: &[T], xhat: &[T], sg: &mut [f64], sgx: &mut [f64]) {
         let w = sg.len();
@@ -294,7 +294,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// `dx = coef · (g − mean(g) − x̂ · mean(g x̂))`, in `f64`, rounded once.
     fn grad_input_rows<T: Real>(
         gs: &[T],

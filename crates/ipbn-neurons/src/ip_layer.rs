@@ -14,7 +14,8 @@
 //! α and k are left unchanged for this step. So α and k never become NaN or infinite.
 
 use crate::batchnorm::with_contiguous_mut;
-use crate::{kernels, IpRule, Mode, NeuronError, StepKind, StepState};
+use crate::{IpRule, Mode, NeuronError, StepKind, StepState};
+use ipbn_math::kernels;
 use ipbn_math::{Activation, Real};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use std::sync::Arc;
@@ -140,7 +141,7 @@ pub struct IpLayer<T: Real> {
     cache: Cache<T>,
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// Inference rows: `out = θ(αx + k)`, or `θ(γ(αx + k) + β)` when `g` (γ) is not empty.
     fn eval_rows<T: Real>(
         act: Activation,
@@ -172,7 +173,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// Training rows: `out = θ(v)` and `dact = θ′(v)` with `v = αx + k`, or with `g` (γ) not
     /// empty `u = αx + k` (kept in `u_cache`) and `v = γu + β`; `y_cache = θ(αx + k)` in both
     /// cases (what `adapt` hands the rule), each row finished while it is in cache.
@@ -227,7 +228,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+ipbn_math::multiversion! {
     /// Backward rows: `dx = (g θ′) s` with `s` = γα (α without affine); with `affine` also
     /// `s1 = Σ g θ′` and `s2 = Σ g θ′ u` per unit, in `f64` and in row order.
     fn backward_rows<T: Real>(

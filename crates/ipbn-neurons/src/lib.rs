@@ -7,7 +7,6 @@ pub mod batchnorm;
 pub mod claims;
 pub mod error;
 pub mod ip_layer;
-pub mod kernels;
 pub mod mode;
 pub mod registry;
 pub mod rule;

@@ -500,7 +500,7 @@ pub fn run_bench_with_data(opts: &BenchOptions, data: &Split) -> Result<BenchRep
         gemm_reps,
         conditions,
         sweep,
-        wide_simd: ipbn_neurons::kernels::wide_simd(),
+        wide_simd: ipbn_math::kernels::wide_simd(),
         load_average,
     })
 }

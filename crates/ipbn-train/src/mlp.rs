@@ -30,13 +30,13 @@
 //!
 //! The element-wise work between the products runs over plain slices, one sweep per row while
 //! it is in cache (bias, activation and, for IP, the slope in one pass), through
-//! [`ipbn_neurons::kernels`]: AVX2 code on CPUs that have it, with results bit-identical to
+//! [`ipbn_math::kernels`]: AVX2 code on CPUs that have it, with results bit-identical to
 //! the scalar code (see that module for the one exponential involved).
 
 use crate::error::{ConfigError, Result};
 use crate::init::Init;
+use ipbn_math::kernels;
 use ipbn_math::{Activation, Real};
-use ipbn_neurons::kernels;
 use ipbn_neurons::{BatchNorm, IpLayer, IpLayerConfig, IpRule, Mode, NeuronError, StepKind};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Zip};
@@ -218,7 +218,7 @@ pub struct StepOutcome {
 /// Values updated per block by [`sgd_update`] before their finiteness is checked.
 const SGD_BLOCK: usize = 512;
 
-ipbn_neurons::multiversion! {
+ipbn_math::multiversion! {
     /// `p ← p − lr·v` with `v ← m·v + g` (PyTorch's SGD momentum, no dampening; with `m = 0` the
     /// velocity is not touched and `p ← p − lr·g`). Returns whether every updated `p` is finite,
     /// checked block by block right after the update while the block is in cache (eight
@@ -294,7 +294,7 @@ fn rows_mut<'a, T>(a: &'a mut ndarray::ArrayViewMut2<'_, T>) -> &'a mut [T] {
         .expect("workspace rows are contiguous (standard layout)")
 }
 
-ipbn_neurons::multiversion! {
+ipbn_math::multiversion! {
     /// Per row of the row-major `z` (`b.len()` columns): `z ← z + b`, then `y = θ(z)`, while
     /// the row is in cache.
     fn bias_activate<T: Real>(act: Activation, z: &mut [T], y: &mut [T], b: &[T]) {
@@ -310,7 +310,7 @@ ipbn_neurons::multiversion! {
     }
 }
 
-ipbn_neurons::multiversion! {
+ipbn_math::multiversion! {
     /// Mean cross-entropy of the row-major `logits` (one row per label) against `labels`;
     /// writes ∂(mean loss)/∂logits into `grad` (same shape). Each row is shifted by its
     /// maximum before the exponentials (log-sum-exp), which are then summed in class order.

@@ -20,7 +20,7 @@
 //! the two may differ in the last bit of a rare input; the wide path then still gives the
 //! same results on every AVX2 machine.
 
-use ipbn_math::{Activation, Real};
+use crate::{Activation, Real};
 use std::any::TypeId;
 
 /// Whether the CPU runs the wide (AVX2 + FMA) instances of the kernels.
@@ -44,7 +44,7 @@ pub fn wide_simd() -> bool {
 /// parameters take at most one bound each.
 ///
 /// ```
-/// ipbn_neurons::multiversion! {
+/// ipbn_math::multiversion! {
 ///     /// Adds `b` to every element of `a`.
 ///     pub fn add_all(a: &mut [f32], b: f32) {
 ///         let _ = WIDE;
@@ -574,7 +574,7 @@ mod tests {
         let u32s: Vec<f32> = u64s.iter().map(|&v| v as f32).collect();
         let mut y = vec![0.0f32; u32s.len()];
         let (mut y2, mut d2) = (vec![0.0f32; u32s.len()], vec![0.0f32; u32s.len()]);
-        for act in ipbn_math::ALL_ACTIVATIONS {
+        for act in crate::ALL_ACTIVATIONS {
             activate(act, &u32s, &mut y);
             activate_with_slope(act, &u32s, &mut y2, &mut d2);
             for (((&u, &y), &y2), &d2) in u32s.iter().zip(&y).zip(&y2).zip(&d2) {
