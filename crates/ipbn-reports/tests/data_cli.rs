@@ -206,6 +206,28 @@ fn a_dataset_not_in_the_cache_exits_2_telling_to_fetch_it() {
         !cwd.path().join("reports").exists(),
         "nothing written before the data check"
     );
+    let sweep =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ipbn-train/examples/sweep-example.json");
+    let out = cwd.path().join("sweep-out");
+    let o = ipbn(
+        cwd.path(),
+        &[
+            "sweep",
+            "--config",
+            sweep.to_str().unwrap(),
+            "--data",
+            "kmnist",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        error_line(&o).contains("run `ipbn data fetch kmnist`"),
+        "{}",
+        stderr(&o)
+    );
     // `ipbn data list` shows where each dataset would be and that it is not there.
     let o = ipbn(cwd.path(), &["data", "list"], &env);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
