@@ -18,8 +18,9 @@ pub struct ReproduceArgs {
     /// Small, fast settings instead of the full protocol.
     #[arg(long)]
     pub quick: bool,
-    /// A folder with the standard MNIST IDX files (default: the shipped 10k subset).
-    #[arg(long, value_name = "DIR")]
+    /// Data of the network figures (default: the shipped 10k subset): a dataset fetched with
+    /// `ipbn data fetch` (mnist, fashion-mnist, kmnist) or a folder of MNIST IDX files.
+    #[arg(long, value_name = "NAME|DIR")]
     pub data: Option<PathBuf>,
     /// Output folder.
     #[arg(long, value_name = "DIR", default_value = "reports")]
@@ -97,21 +98,37 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     pb
 }
 
+/// A `--data` folder, which must exist.
+fn data_dir(d: &Path) -> CliResult<DataSource> {
+    if !d.is_dir() {
+        return Err(CliError::Usage(format!(
+            "--data {}: no such folder or dataset; point it at a folder with the MNIST IDX \
+             files (train-images-idx3-ubyte[.gz], ...) or name a dataset fetched with \
+             `ipbn data fetch` ({})",
+            d.display(),
+            ipbn_train::data::catalog::DATASET_NAMES.join(", ")
+        )));
+    }
+    Ok(DataSource::Dir(d.to_path_buf()))
+}
+
 /// Runs the selected figures and regenerates the index. Returns the outputs in order.
 pub fn reproduce(args: &ReproduceArgs) -> CliResult<Vec<FigureOutput>> {
     let figures = select(&args.ids)?;
     let data = match &args.data {
         None => DataSource::Shipped,
-        Some(d) => {
-            if !d.is_dir() {
-                return Err(CliError::Usage(format!(
-                    "--data {}: no such folder; point it at a folder with the MNIST IDX files \
-                     (train-images-idx3-ubyte[.gz], ...)",
-                    d.display()
-                )));
+        Some(d) => match ipbn_train::DataSource::from_arg(d) {
+            ipbn_train::DataSource::Shipped => DataSource::Shipped,
+            ipbn_train::DataSource::Dataset(name) => {
+                // Checked before any figure runs: a missing dataset is a usage error telling
+                // to fetch it.
+                let dir = ipbn_train::data::verify_named(&name)
+                    .map_err(|e| CliError::Usage(format!("--data {name}: {e}")))?;
+                eprintln!("data: {name}, verified in {}", dir.display());
+                DataSource::Dataset(name)
             }
-            DataSource::Dir(d.clone())
-        }
+            _ => data_dir(d)?,
+        },
     };
     std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError::Run(format!("cannot create {}: {e}", args.out.display())))?;

@@ -36,6 +36,10 @@ pub struct SweepArgs {
     /// Worker threads (default: RAYON_NUM_THREADS or the number of cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Data of every run, replacing the base config's: a dataset fetched with
+    /// `ipbn data fetch` (mnist, fashion-mnist, kmnist) or a folder of MNIST IDX files.
+    #[arg(long, value_name = "NAME|DIR")]
+    pub data: Option<PathBuf>,
 }
 
 #[cfg(unix)]
@@ -87,13 +91,16 @@ fn say(bar: &ProgressBar, line: &str) {
 
 /// Runs `ipbn sweep`.
 pub fn run(args: &SweepArgs) -> CliResult {
-    let sweep = SweepConfig::from_file(&args.config).map_err(|e| {
+    let mut sweep = SweepConfig::from_file(&args.config).map_err(|e| {
         if e.is_usage() {
             CliError::Usage(e.to_string())
         } else {
             CliError::Run(e.to_string())
         }
     })?;
+    if let Some(d) = &args.data {
+        sweep.base.data = ipbn_train::DataSource::from_arg(d);
+    }
     let shard = args
         .shard
         .as_deref()

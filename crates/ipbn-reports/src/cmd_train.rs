@@ -19,8 +19,9 @@ pub struct TrainArgs {
     /// JSON training config (every key optional; unknown keys are errors).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Folder with the standard MNIST IDX files (optionally .gz) instead of the shipped subset.
-    #[arg(long, value_name = "DIR")]
+    /// Data instead of the shipped subset: a dataset fetched with `ipbn data fetch`
+    /// (mnist, fashion-mnist, kmnist) or a folder with the standard MNIST IDX files.
+    #[arg(long, value_name = "NAME|DIR")]
     pub data: Option<PathBuf>,
     /// Hidden-layer condition: plain, bn, ip:RULE or ip+affine:RULE (e.g. ip:triesch:mu=0.1).
     #[arg(long, value_name = "C")]
@@ -80,7 +81,7 @@ pub fn resolve_config(args: &TrainArgs) -> CliResult<TrainConfig> {
         None => TrainConfig::default(),
     };
     if let Some(d) = &args.data {
-        cfg.data = DataSource::Dir(d.clone());
+        cfg.data = DataSource::from_arg(d);
     }
     if let Some(c) = &args.condition {
         cfg.condition = c.parse().map_err(usage)?;
@@ -130,7 +131,8 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let data = cfg.data.load().map_err(train_error)?;
     cfg.validate_for(&data).map_err(usage)?;
     eprintln!(
-        "data: {} training and {} test samples from {}",
+        "data: {}, {} training and {} test samples from {}",
+        data.dataset(),
         data.train.len(),
         data.test.len(),
         data.files.join(", ")

@@ -11,6 +11,9 @@ pub enum DataSource {
     Shipped,
     /// A folder with the standard MNIST IDX files.
     Dir(PathBuf),
+    /// A dataset fetched with `ipbn data fetch` (mnist, fashion-mnist, kmnist), from its
+    /// cache folder.
+    Dataset(String),
 }
 
 /// Progress callback: `(runs_done, runs_total)` for the current figure.

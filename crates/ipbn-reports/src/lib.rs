@@ -4,6 +4,7 @@
 
 pub mod cmd_bench;
 pub mod cmd_claims;
+pub mod cmd_data;
 pub mod cmd_reproduce;
 pub mod cmd_rules;
 pub mod cmd_sweep;

@@ -23,6 +23,8 @@ enum Command {
     Rules(ipbn_reports::cmd_rules::RulesArgs),
     /// Run every claim of the claims suite with many random cases and print a table.
     Claims(ipbn_reports::cmd_claims::ClaimsArgs),
+    /// Download the standard datasets (`ipbn data fetch NAME`) or list the cache (`ipbn data list`).
+    Data(ipbn_reports::cmd_data::DataArgs),
 }
 
 fn main() {
@@ -51,6 +53,7 @@ fn main() {
         Some(Command::Sweep(a)) => ipbn_reports::cmd_sweep::run(&a),
         Some(Command::Rules(a)) => ipbn_reports::cmd_rules::run(&a),
         Some(Command::Claims(a)) => ipbn_reports::cmd_claims::run(&a),
+        Some(Command::Data(a)) => ipbn_reports::cmd_data::run(&a),
     };
     if let Err(e) = result {
         report(&e);

@@ -27,7 +27,7 @@ pub(crate) fn show_number(v: f64) -> String {
 
 /// Where a run's data comes from.
 ///
-/// In JSON: `"shipped"`, `{"dir": "PATH"}` or `{"synthetic": {...}}`.
+/// In JSON: `"shipped"`, `{"dir": "PATH"}`, `{"dataset": "NAME"}` or `{"synthetic": {...}}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum DataSource {
@@ -36,8 +36,30 @@ pub enum DataSource {
     Shipped,
     /// A folder with the standard MNIST IDX files (see [`crate::data::load_dir`]).
     Dir(PathBuf),
+    /// A catalogued dataset (`mnist`, `fashion-mnist`, `kmnist`) in its cache folder, as
+    /// `ipbn data fetch NAME` leaves it (see [`crate::data::load_named`]).
+    Dataset(String),
     /// Gaussian clusters (see [`crate::data::synthetic::blobs_split`]); for tests and benches.
     Synthetic(SyntheticData),
+}
+
+impl DataSource {
+    /// What a `--data` argument means: an existing folder is a folder of IDX files (as
+    /// before); otherwise a catalogue name (`mnist`, `fashion-mnist`, `kmnist`) is that
+    /// dataset in the cache, and `shipped` or `mnist-10k` the shipped subset; anything else
+    /// is taken as a folder (and loading it reports that there is no such folder).
+    pub fn from_arg(arg: &std::path::Path) -> DataSource {
+        if !arg.is_dir() {
+            match arg.to_str() {
+                Some("shipped" | "mnist-10k") => return DataSource::Shipped,
+                Some(name) if data::catalog::DATASET_NAMES.contains(&name) => {
+                    return DataSource::Dataset(name.to_string())
+                }
+                _ => {}
+            }
+        }
+        DataSource::Dir(arg.to_path_buf())
+    }
 }
 
 /// Parameters of synthetic Gaussian-cluster data.
@@ -64,6 +86,7 @@ impl DataSource {
         Ok(match self {
             DataSource::Shipped => data::load_shipped()?,
             DataSource::Dir(dir) => data::load_dir(dir)?,
+            DataSource::Dataset(name) => data::load_named(name)?,
             DataSource::Synthetic(s) => data::synthetic::blobs_split(
                 s.train,
                 s.test,

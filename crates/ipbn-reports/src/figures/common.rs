@@ -43,6 +43,9 @@ pub(crate) fn load_split(ctx: &FigureContext) -> Result<Split, CliError> {
         DataSource::Dir(p) => {
             data::load_dir(p).map_err(|e| CliError::Usage(format!("--data {}: {e}", p.display())))
         }
+        DataSource::Dataset(name) => {
+            data::load_named(name).map_err(|e| CliError::Usage(format!("--data {name}: {e}")))
+        }
     }
 }
 
@@ -585,6 +588,7 @@ pub(crate) fn net_fields(split: &Split, seeds: &[u64]) -> Fields {
         (
             "data",
             json!({
+                "dataset": split.describe(),
                 "files": split.files,
                 "train": {"name": split.train.name, "samples": split.train.len()},
                 "test": {"name": split.test.name, "samples": split.test.len()},

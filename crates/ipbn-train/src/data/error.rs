@@ -234,6 +234,31 @@ pub enum DataError {
         value: f32,
     },
 
+    /// A dataset name that is not in the catalogue ([`crate::data::catalog`]).
+    #[error("{name}: no such dataset; known datasets: {known} (or pass a folder of IDX files)")]
+    UnknownDataset {
+        /// The name given.
+        name: String,
+        /// The catalogue's names.
+        known: String,
+    },
+
+    /// Neither `IPBN_DATA` nor a platform cache folder is known.
+    #[error(
+        "no cache folder for datasets: set IPBN_DATA to a folder (datasets go in \
+         $IPBN_DATA/NAME) or pass --dir"
+    )]
+    NoCacheDir,
+
+    /// A catalogued dataset is not (completely, or not verifiably) in its cache folder.
+    #[error("{name}: not fetched: {problem}; run `ipbn data fetch {name}`")]
+    NotFetched {
+        /// The dataset.
+        name: String,
+        /// What is missing or wrong, naming the file.
+        problem: String,
+    },
+
     /// The parts given for a dataset do not fit together, or an argument is invalid.
     #[error("{name}: {reason}")]
     Invalid {

@@ -4,13 +4,18 @@
 //!   (embedded in the library, so it works from any working directory), split fixed:
 //!   the first 8,000 images train, the last 2,000 test.
 //! * [`load_dir`]: the standard MNIST IDX files from a folder (`--data DIR`).
+//! * [`load_named`]: a catalogued dataset (MNIST, Fashion-MNIST, KMNIST) from its cache
+//!   folder (`--data NAME`), verified against its published checksums; [`catalog`] lists
+//!   the datasets and [`fetch`] downloads them (`ipbn data fetch NAME`).
 //! * [`synthetic`]: small seeded Gaussian-cluster problems for fast tests.
 //! * [`idx`]: the IDX reader and writer underneath.
 //!
 //! Every dataset is a [`Dataset`]: one row of `f32` features per sample (MNIST pixels
 //! scaled to `[0, 1]` by `/255`) and a `u8` class label per row.
 
+pub mod catalog;
 pub mod error;
+pub mod fetch;
 pub mod idx;
 pub mod synthetic;
 
@@ -279,6 +284,39 @@ pub struct Split {
     pub files: Vec<String>,
 }
 
+impl Split {
+    /// The dataset's name as results record it: the training set's name up to its first
+    /// `:` or `[`, e.g. `mnist-10k` (shipped), `mnist`, `fashion-mnist`.
+    pub fn dataset(&self) -> &str {
+        let name = self.train.name.as_str();
+        name.split([':', '[']).next().unwrap_or(name)
+    }
+
+    /// The dataset with its training and test sizes, e.g. `mnist-10k (8,000/2,000)` or
+    /// `fashion-mnist (60,000/10,000)`, for figures and messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}/{})",
+            self.dataset(),
+            thousands(self.train.len()),
+            thousands(self.test.len())
+        )
+    }
+}
+
+/// `60000` as `60,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The shipped sum of `file` (a name in `datasets/mnist-10k/`), if listed.
 fn shipped_sum(file: &str) -> Option<&'static str> {
     SHIPPED_SUMS.lines().find_map(|line| {
@@ -497,4 +535,100 @@ fn is_t10k(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with("t10k"))
+}
+
+/// Loads catalogued dataset `name` (see [`catalog`]) from its cache folder
+/// ([`catalog::cache_dir`]); see [`load_cached`].
+///
+/// # Errors
+/// [`DataError::UnknownDataset`], [`DataError::NoCacheDir`], and those of [`load_cached`].
+pub fn load_named(name: &str) -> Result<Split, DataError> {
+    let spec = catalog::spec(name)?;
+    load_cached(&spec, &catalog::cache_dir(name)?)
+}
+
+/// Checks that catalogued dataset `name` is in its cache folder with every file verified,
+/// without loading it; returns the folder.
+///
+/// # Errors
+/// As [`load_named`], except the errors of reading the IDX contents.
+pub fn verify_named(name: &str) -> Result<PathBuf, DataError> {
+    let spec = catalog::spec(name)?;
+    let dir = catalog::cache_dir(name)?;
+    verify_cached(&spec, &dir)?;
+    Ok(dir)
+}
+
+/// Checks every file of `spec` in `dir` against its published checksum.
+///
+/// # Errors
+/// [`DataError::NotFetched`] naming the first file missing, unreadable or failing its
+/// checksum, and telling to run `ipbn data fetch NAME`.
+pub fn verify_cached(spec: &catalog::DatasetSpec, dir: &Path) -> Result<(), DataError> {
+    for (file, state) in fetch::check_dataset(spec, dir) {
+        if state != fetch::FileState::Verified {
+            return Err(DataError::NotFetched {
+                name: spec.name.clone(),
+                problem: format!("{}: {state}", dir.join(&file.name).display()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Loads dataset `spec` from folder `dir`, after checking every one of its files against
+/// its published checksum: the training files train and the test files test. Names:
+/// `NAME:train` and `NAME:test`; `files` lists each path with its checksum, e.g.
+/// `DIR/train-images-idx3-ubyte.gz md5:f68b…`.
+///
+/// # Errors
+/// [`DataError::NotFetched`] (naming the file and telling to run `ipbn data fetch NAME`) if
+/// a file is missing, unreadable or fails its checksum; [`DataError::Invalid`] if the spec
+/// does not list four files; [`DataError::ShapeMismatch`] and the errors of reading them.
+pub fn load_cached(spec: &catalog::DatasetSpec, dir: &Path) -> Result<Split, DataError> {
+    if spec.files.len() != 4 {
+        return Err(DataError::invalid(
+            &spec.name,
+            format!(
+                "lists {} files; a dataset needs training images, training labels, test \
+                 images and test labels",
+                spec.files.len()
+            ),
+        ));
+    }
+    verify_cached(spec, dir)?;
+    let path = |i: usize| dir.join(&spec.files[i].name);
+    let (train, train_imgs) = load_pair(&path(0), &path(1), &format!("{}:train", spec.name))?;
+    let (test, test_imgs) = load_pair(&path(2), &path(3), &format!("{}:test", spec.name))?;
+    if (train_imgs.rows, train_imgs.cols) != (test_imgs.rows, test_imgs.cols) {
+        return Err(DataError::ShapeMismatch {
+            train_file: path(0).display().to_string(),
+            train_rows: train_imgs.rows,
+            train_cols: train_imgs.cols,
+            test_file: path(2).display().to_string(),
+            test_rows: test_imgs.rows,
+            test_cols: test_imgs.cols,
+        });
+    }
+    for (d, i) in [(&train, 0), (&test, 2)] {
+        if d.is_empty() {
+            return Err(DataError::invalid(
+                path(i).display().to_string(),
+                format!("holds no images; run `ipbn data fetch {}` again", spec.name),
+            ));
+        }
+    }
+    let files = spec
+        .files
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                dir.join(&f.name).display(),
+                f.checksum.algorithm().to_ascii_lowercase(),
+                f.checksum.hex()
+            )
+        })
+        .collect();
+    Ok(Split { train, test, files })
 }
