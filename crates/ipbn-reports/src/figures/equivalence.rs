@@ -82,7 +82,9 @@ impl EquivalenceConfig {
     }
 
     fn validate(&self) -> Result<(), CliError> {
-        self.stream.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+        self.stream
+            .validate()
+            .map_err(|e| CliError::Usage(e.to_string()))?;
         let bad = |m: &str| Err(CliError::Usage(format!("equivalence: {m}")));
         if self.batch < 2 || self.features == 0 {
             return bad("the BN batch needs ≥ 2 samples and ≥ 1 feature");

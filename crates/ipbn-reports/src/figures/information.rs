@@ -106,7 +106,9 @@ impl InformationConfig {
     }
 
     fn validate(&self) -> Result<(), CliError> {
-        self.input.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+        self.input
+            .validate()
+            .map_err(|e| CliError::Usage(e.to_string()))?;
         let bad = |m: &str| Err(CliError::Usage(format!("information: {m}")));
         if self.steps == 0 || self.records < 2 {
             return bad("steps must be ≥ 1 and records ≥ 2");
