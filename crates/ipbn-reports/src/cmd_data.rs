@@ -108,10 +108,7 @@ pub fn run_fetch(args: &FetchArgs) -> CliResult {
         FetchEvent::Progress { received } => bar.set_position(received),
         FetchEvent::MirrorFailed { attempt } => {
             bar.finish_and_clear();
-            eprintln!(
-                "{}: {} (trying the next mirror)",
-                attempt.url, attempt.problem
-            );
+            eprintln!("{}: {}", attempt.url, attempt.problem);
         }
         FetchEvent::Saved { file, bytes, .. } => {
             bar.finish_and_clear();
