@@ -7,6 +7,7 @@ use ipbn_train::sweep::{self, Shard, SweepConfig, SweepEvent, SweepOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Run a grid of trainings in parallel, resumably (or one shard of it).
@@ -42,42 +43,23 @@ pub struct SweepArgs {
     pub data: Option<PathBuf>,
 }
 
-#[cfg(unix)]
-mod sigint {
-    //! A minimal SIGINT handler through the C library's `signal` (which the standard library
-    //! already links on Unix), to avoid a dependency for one flag: the handler only stores
-    //! an atomic flag (async-signal-safe) and restores the default action, so a second
-    //! Ctrl-C ends the process at once. SIGTERM (what Slurm's `scancel` and time limits send)
-    //! is handled the same way, so the runs in progress finish and are written first.
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    const SIGINT: i32 = 2;
-    const SIGTERM: i32 = 15;
-    const SIG_DFL: usize = 0;
-    /// Set by the first Ctrl-C.
-    pub static FLAG: AtomicBool = AtomicBool::new(false);
-
-    extern "C" {
-        fn signal(signum: i32, handler: usize) -> usize;
+/// Ctrl-C and SIGTERM (what Slurm's `scancel` and time limits send) through `signal-hook`:
+/// the first sets a cancellation flag, so no new run starts and the runs in progress finish
+/// and are written; a second one while the flag is set takes the signal's default action
+/// (the process ends at once).
+///
+/// # Errors
+/// A message if a handler cannot be installed.
+fn install_cancel_handlers() -> CliResult<&'static AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    let flag = FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registered first, so it sees the flag as it was before this signal's own handler.
+        signal_hook::flag::register_conditional_default(sig, Arc::clone(flag))
+            .and_then(|_| signal_hook::flag::register(sig, Arc::clone(flag)))
+            .map_err(|e| CliError::Run(format!("cannot install the Ctrl-C handler: {e}")))?;
     }
-
-    extern "C" fn on_sigint(signum: i32) {
-        FLAG.store(true, Ordering::SeqCst);
-        // SAFETY: `signal` is async-signal-safe; resetting to the default action is allowed.
-        unsafe {
-            signal(signum, SIG_DFL);
-        }
-    }
-
-    /// Installs the handler.
-    pub fn install() {
-        let handler: extern "C" fn(i32) = on_sigint;
-        // SAFETY: installs a handler that only touches an atomic and calls `signal`.
-        unsafe {
-            signal(SIGINT, handler as usize);
-            signal(SIGTERM, handler as usize);
-        }
-    }
+    Ok(flag)
 }
 
 /// Prints a line above the progress bar, or to stderr when the bar is hidden.
@@ -139,16 +121,7 @@ pub fn run(args: &SweepArgs) -> CliResult {
     };
     // Ctrl-C sets the cancellation flag: no new run starts; runs in progress finish and are
     // written (a second Ctrl-C ends the process at once).
-    #[cfg(unix)]
-    let cancel: &AtomicBool = {
-        sigint::install();
-        &sigint::FLAG
-    };
-    #[cfg(not(unix))]
-    let cancel: &AtomicBool = {
-        static NEVER: AtomicBool = AtomicBool::new(false);
-        &NEVER
-    };
+    let cancel: &AtomicBool = install_cancel_handlers()?;
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
     } else {

@@ -56,5 +56,5 @@ pub trait Figure: Send + Sync {
     /// Its source (paper and figure).
     fn source(&self) -> &'static str;
     /// Runs the experiment and writes `ID.svg`, `ID.png` and `ID.json` into `ctx.out_dir`.
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, crate::error::CliError>;
+    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, crate::error::ReportError>;
 }

@@ -26,6 +26,7 @@ use crate::error::{ConfigError, Result};
 use crate::init::Init;
 use crate::mlp::{Mlp, MlpSpec, Workspace};
 use crate::sweep::{self, Grid, SweepConfig, SweepOptions};
+use ipbn_math::numeric::{try_derivative, Stencil};
 use ipbn_math::seed::rng;
 use ipbn_math::Activation;
 use ipbn_neurons::claims::run_property;
@@ -363,7 +364,7 @@ impl GradientProblem {
     }
 
     /// Compares the backprop gradient of [`GradientProblem::loss`] with five-point central
-    /// differences of step `h` = `step`,
+    /// differences ([`Stencil::FivePoint`] of [`ipbn_math::numeric`]) of step `h` = `step`:
     /// `(8 (L(p + h) − L(p − h)) − (L(p + 2h) − L(p − 2h))) / 12h`, for every entry `p` of
     /// every parameter learned by backprop (W, b, γ, β), and returns one comparison per
     /// parameter array in the order of [`Mlp::param_names`]. The parameters are restored
@@ -401,15 +402,15 @@ impl GradientProblem {
             let mut fd = Vec::with_capacity(g.len());
             for j in 0..g.len() {
                 let orig = self.set_param(i, j, None);
-                let mut at = |d: f64| -> Result<f64> {
-                    self.set_param(i, j, Some(orig + d));
-                    self.loss()
-                };
-                let estimate = (|| -> Result<f64> {
-                    let (p1, m1) = (at(step)?, at(-step)?);
-                    let (p2, m2) = (at(2.0 * step)?, at(-2.0 * step)?);
-                    Ok((8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * step))
-                })();
+                let estimate = try_derivative(
+                    |v| {
+                        self.set_param(i, j, Some(v));
+                        self.loss()
+                    },
+                    orig,
+                    step,
+                    Stencil::FivePoint,
+                );
                 // Restored before any error is passed on.
                 self.set_param(i, j, Some(orig));
                 fd.push(estimate?);

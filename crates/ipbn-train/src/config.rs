@@ -307,6 +307,11 @@ impl TrainConfig {
     /// Checks the config against the data it will train on (feature count, batch size, classes).
     pub fn validate_for(&self, data: &Split) -> Result<(), ConfigError> {
         self.validate()?;
+        self.check_data(data)
+    }
+
+    /// The data-dependent part of [`TrainConfig::validate_for`].
+    fn check_data(&self, data: &Split) -> Result<(), ConfigError> {
         if self.batch > data.train.len() {
             return Err(ConfigError::new(
                 "batch",
@@ -345,7 +350,7 @@ impl TrainConfig {
 
     /// Parses and validates a JSON config. Keys left out take their defaults.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let cfg: TrainConfig = parse_json_naming_key(text, "")?;
+        let cfg: TrainConfig = parse_json_naming_key(text, "", |_| 1)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -358,76 +363,163 @@ impl TrainConfig {
     }
 }
 
-/// Deserialises `text` as a `T`; on failure, finds the top-level key at fault by
-/// deserialising each key alone over the defaults, so the error can name it. `prefix` is
-/// prepended to the key (e.g. `base.`).
+/// Checking a configuration once into a type that cannot hold an invalid value (linfa's
+/// `ParamGuard`): the unchecked form is what JSON and flags give, the checked form is what
+/// the trainer runs.
+pub trait ParamGuard {
+    /// The checked form.
+    type Checked;
+    /// Why a value is invalid.
+    type Error;
+    /// Checks the value in place.
+    ///
+    /// # Errors
+    /// The first invalid setting.
+    fn check_ref(&self) -> Result<(), Self::Error>;
+    /// Checks the value and turns it into its checked form.
+    ///
+    /// # Errors
+    /// The first invalid setting.
+    fn check(self) -> Result<Self::Checked, Self::Error>;
+}
+
+impl ParamGuard for TrainConfig {
+    type Checked = CheckedConfig;
+    type Error = ConfigError;
+
+    fn check_ref(&self) -> Result<(), ConfigError> {
+        self.validate()
+    }
+
+    fn check(self) -> Result<CheckedConfig, ConfigError> {
+        self.validate()?;
+        Ok(CheckedConfig(self))
+    }
+}
+
+/// A [`TrainConfig`] that passed [`TrainConfig::validate`]: the only form
+/// [`crate::trainer::run_checked`] takes. Built by [`ParamGuard::check`] (or decoded from
+/// JSON, which checks it); read it through `Deref`. Serialises as the plain config.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(try_from = "TrainConfig", into = "TrainConfig")]
+pub struct CheckedConfig(TrainConfig);
+
+impl CheckedConfig {
+    /// The checked settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.0
+    }
+
+    /// Back to the unchecked form (to change a setting and check again).
+    pub fn into_inner(self) -> TrainConfig {
+        self.0
+    }
+
+    /// Checks the settings against the data they will train on (feature count, batch size,
+    /// classes); the settings themselves were checked when this value was made.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming `batch` or `data`.
+    pub fn check_data(&self, data: &Split) -> Result<(), ConfigError> {
+        self.0.check_data(data)
+    }
+}
+
+impl std::ops::Deref for CheckedConfig {
+    type Target = TrainConfig;
+    fn deref(&self) -> &TrainConfig {
+        &self.0
+    }
+}
+
+impl TryFrom<TrainConfig> for CheckedConfig {
+    type Error = ConfigError;
+    fn try_from(cfg: TrainConfig) -> Result<Self, ConfigError> {
+        cfg.check()
+    }
+}
+
+impl From<CheckedConfig> for TrainConfig {
+    fn from(cfg: CheckedConfig) -> Self {
+        cfg.0
+    }
+}
+
+/// Deserialises `text` as a `T` with `serde_path_to_error`, so a failure names the key at
+/// fault: the first `depth(first_key)` object keys of the error's path, joined by `.` and
+/// after `prefix` (e.g. `lr`, or `base.steps` for a sweep). Errors that no key explains
+/// (invalid JSON, a duplicate key, a value that is not an object) name `<file>`, or the
+/// prefix without its dot. Decoding the text directly (not through `serde_json::Value`)
+/// rejects duplicate keys, which a `Value` would silently merge (last one winning).
 pub(crate) fn parse_json_naming_key<T: DeserializeOwned>(
     text: &str,
     prefix: &str,
+    depth: impl Fn(&str) -> usize,
 ) -> Result<T, ConfigError> {
-    // Decode the text directly first: that path rejects duplicate keys, which a detour
-    // through `serde_json::Value` would silently merge (last one winning).
-    let direct_error = match serde_json::from_str::<T>(text) {
-        Ok(v) => return Ok(v),
-        Err(e) => e,
-    };
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        ConfigError::new(
-            if prefix.is_empty() {
-                "<file>"
-            } else {
-                prefix.trim_end_matches('.')
-            },
-            format!("not valid JSON: {e}"),
-        )
-    })?;
-    if !value.is_object() {
-        return Err(ConfigError::new(
-            if prefix.is_empty() {
-                "<file>"
-            } else {
-                prefix.trim_end_matches('.')
-            },
-            "expected a JSON object of settings, e.g. {\"steps\": 1000}",
-        ));
-    }
     let whole = if prefix.is_empty() {
         "<file>".to_string()
     } else {
         prefix.trim_end_matches('.').to_string()
     };
-    match from_value_naming_key::<T>(value, prefix) {
-        // Only the direct decoding failed (a duplicate key): report its error.
-        Ok(_) => Err(ConfigError::new(whole, direct_error.to_string())),
-        Err(e) if e.key == whole => Err(ConfigError::new(e.key, direct_error.to_string())),
-        Err(e) => Err(e),
+    let mut de = serde_json::Deserializer::from_str(text);
+    let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => match de.end() {
+            Ok(()) => return Ok(v),
+            Err(e) => return Err(ConfigError::new(whole, format!("not valid JSON: {e}"))),
+        },
+        Err(e) => e,
+    };
+    let path = err.path().clone();
+    let inner = err.into_inner();
+    if !inner.is_data() {
+        return Err(ConfigError::new(whole, format!("not valid JSON: {inner}")));
+    }
+    let keys: Vec<&str> = path
+        .iter()
+        .map_while(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    match keys.first() {
+        Some(first) => {
+            let n = depth(first).clamp(1, keys.len());
+            Err(ConfigError::new(
+                format!("{prefix}{}", keys[..n].join(".")),
+                inner.to_string(),
+            ))
+        }
+        None if !text.trim_start().starts_with('{') => Err(ConfigError::new(
+            whole,
+            "expected a JSON object of settings, e.g. {\"steps\": 1000}",
+        )),
+        None => Err(ConfigError::new(whole, inner.to_string())),
     }
 }
 
-/// As [`parse_json_naming_key`] for an already parsed value.
-pub(crate) fn from_value_naming_key<T: DeserializeOwned>(
-    value: serde_json::Value,
-    prefix: &str,
-) -> Result<T, ConfigError> {
-    match serde_json::from_value::<T>(value.clone()) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let mut key = if prefix.is_empty() {
-                "<file>".to_string()
-            } else {
-                prefix.trim_end_matches('.').to_string()
-            };
-            if let serde_json::Value::Object(map) = &value {
-                for (k, v) in map {
-                    let mut one = serde_json::Map::new();
-                    one.insert(k.clone(), v.clone());
-                    if serde_json::from_value::<T>(serde_json::Value::Object(one)).is_err() {
-                        key = format!("{prefix}{k}");
-                        break;
-                    }
-                }
-            }
-            Err(ConfigError::new(key, e.to_string()))
-        }
+#[cfg(test)]
+mod checked_tests {
+    use super::*;
+
+    #[test]
+    fn only_valid_configs_become_checked() {
+        let ok = TrainConfig::default().check().unwrap();
+        let json = |c: &TrainConfig| serde_json::to_value(c).unwrap();
+        assert_eq!(json(ok.config()), json(&TrainConfig::default()));
+        let bad = TrainConfig {
+            lr: 0.0,
+            ..TrainConfig::default()
+        };
+        assert_eq!(bad.check_ref().unwrap_err().key, "lr");
+        assert_eq!(bad.check().unwrap_err().key, "lr");
+        // Decoding JSON into the checked form checks it.
+        let e = serde_json::from_str::<CheckedConfig>(r#"{"lr": 0}"#).unwrap_err();
+        assert!(e.to_string().contains("lr"), "{e}");
+        let c: CheckedConfig = serde_json::from_str(r#"{"lr": 0.25}"#).unwrap();
+        assert_eq!(c.lr, 0.25);
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            serde_json::to_value(c.into_inner()).unwrap()
+        );
     }
 }

@@ -4,9 +4,6 @@ use crate::error::{Result, TrainError};
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Serialises `value` as pretty JSON (with a final newline) and writes it to `path`
 /// atomically: into a temporary file in the same folder, flushed to disk, then renamed over
@@ -24,8 +21,39 @@ pub fn write_json_atomic<V: Serialize + ?Sized>(path: &Path, value: &V) -> Resul
     write_atomic(path, text.as_bytes())
 }
 
-/// Writes `bytes` to `path` atomically (see [`write_json_atomic`]).
+/// Writes `bytes` to `path` atomically (see [`write_json_atomic`] and [`write_atomic_with`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, TEMP_SUFFIX, |_, file| {
+        file.write_all(bytes).map_err(|e| TrainError::io(path, e))
+    })
+}
+
+/// Random characters in a temporary file's name (see [`write_atomic_with`]).
+pub const TEMP_RAND_LEN: usize = 8;
+
+/// The suffix of the temporary files of [`write_atomic`].
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// The one atomic write of the workspace: `fill` writes the content into a fresh temporary
+/// file `.{name}.{pid}.{random}{suffix}` beside `path` (given its path and an open handle;
+/// `random` is [`TEMP_RAND_LEN`] ASCII letters and digits), which is then flushed to disk
+/// and renamed over `path`. Creates the folder if needed. A reader sees the old file or the
+/// new one, never half of it; on any error the temporary file is removed and `path` is left
+/// as it was, and a crash leaves at worst a stray temporary file.
+///
+/// The temporary file is created by [`tempfile`] with `create_new` (retrying on a clash), so
+/// writers in separate PID namespaces sharing one folder never share a temporary file. A
+/// `suffix` such as `.png` lets encoders that pick the format from the extension write to
+/// the temporary path.
+///
+/// # Errors
+/// [`TrainError::Io`] if the folder or the temporary file cannot be created, flushed or
+/// renamed, and whatever `fill` returns.
+pub fn write_atomic_with<E: From<TrainError>>(
+    path: &Path,
+    suffix: &str,
+    fill: impl FnOnce(&Path, &mut std::fs::File) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -35,25 +63,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    // The temporary name holds the pid and a counter mixed with the clock, and the file is
-    // opened with `create_new`, retrying on a clash: shards in separate PID namespaces (e.g.
-    // containerised Slurm tasks writing to one shared folder) never share a temporary file.
-    let (tmp, file) = create_temporary(&dir, &name).map_err(|e| TrainError::io(&dir, e))?;
-    let result = (|| -> std::io::Result<()> {
-        let mut f = file;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable where the platform allows opening a folder.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(TrainError::io(path, e));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.{}.", std::process::id()))
+        .suffix(suffix)
+        .rand_bytes(TEMP_RAND_LEN)
+        .tempfile_in(&dir)
+        .map_err(|e| TrainError::io(&dir, e))?;
+    let tmp_path = tmp.path().to_path_buf();
+    fill(&tmp_path, tmp.as_file_mut())?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| TrainError::io(&tmp_path, e))?;
+    tmp.persist(path)
+        .map_err(|e| TrainError::io(path, e.error))?;
+    // Make the rename itself durable where the platform allows opening a folder.
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
     }
     Ok(())
 }
@@ -81,35 +106,6 @@ pub fn read_tree(dir: &Path) -> std::io::Result<std::collections::BTreeMap<Strin
     Ok(out)
 }
 
-/// Creates a fresh temporary file `.{name}.{pid}.{unique}.tmp` in `dir` that no other
-/// writer can be using: `create_new` fails on an existing name, and then another is tried.
-fn create_temporary(
-    dir: &Path,
-    name: &str,
-) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    let pid = std::process::id();
-    let clock = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mut last = None;
-    for _ in 0..64 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let unique = ipbn_math::seed::derive_seed(clock ^ u64::from(pid), n);
-        let tmp = dir.join(format!(".{name}.{pid}.{unique}.tmp"));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary file name")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +125,31 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(leftovers, vec!["a.json".to_string()]);
+    }
+
+    #[test]
+    fn a_failed_fill_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.png");
+        write_atomic(&p, b"old").unwrap();
+        let mut seen = None;
+        let r: Result<()> = write_atomic_with(&p, ".png", |tmp, f| {
+            seen = Some(tmp.file_name().unwrap().to_string_lossy().into_owned());
+            f.write_all(b"partial").unwrap();
+            Err(TrainError::io(tmp, std::io::Error::other("encoder failed")))
+        });
+        assert!(r.is_err());
+        let name = seen.unwrap();
+        let pid = std::process::id().to_string();
+        assert!(
+            name.starts_with(&format!(".b.png.{pid}.")) && name.ends_with(".png"),
+            "{name}"
+        );
+        assert_eq!(
+            name.len(),
+            ".b.png.".len() + pid.len() + 1 + TEMP_RAND_LEN + 4
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -27,11 +27,11 @@ pub mod sweep;
 pub mod trainer;
 
 pub use condition::Condition;
-pub use config::{DataSource, TrainConfig};
+pub use config::{CheckedConfig, DataSource, ParamGuard, TrainConfig};
 pub use error::{ConfigError, TrainError};
 pub use init::Init;
 pub use io::write_json_atomic;
 pub use mlp::{LayerKind, Mlp, MlpSpec, StepOutcome, Workspace};
 pub use result::{Record, RunResult};
 pub use sweep::{run_sweep, run_sweep_with_data, Shard, SweepConfig, SweepOptions, SweepSummary};
-pub use trainer::{run, run_cancellable, Progress};
+pub use trainer::{run, run_cancellable, run_checked, Progress};

@@ -30,10 +30,10 @@
 //! ([`remove_stale_temporaries`]).
 
 use crate::condition::Condition;
-use crate::config::{from_value_naming_key, TrainConfig};
+use crate::config::{parse_json_naming_key, TrainConfig};
 use crate::data::Split;
 use crate::error::{ConfigError, Result, TrainError};
-use crate::io::write_json_atomic;
+use crate::io::{self, write_json_atomic};
 use crate::result::RunResult;
 use crate::trainer;
 use ipbn_math::seed::derive_seed;
@@ -212,19 +212,12 @@ impl SweepConfig {
                 ));
             }
         }
-        // Name a bad key inside `base` precisely.
-        if let Some(base) = value.get("base") {
-            from_value_naming_key::<TrainConfig>(base.clone(), "base.")?;
-        }
-        if let Some(grid) = value.get("grid") {
-            from_value_naming_key::<Grid>(grid.clone(), "grid.")?;
-        }
-        let sweep: SweepConfig = from_value_naming_key(value, "")?;
-        // The detour through `serde_json::Value` merges duplicate keys; decoding the text
-        // directly rejects them.
-        if let Err(e) = serde_json::from_str::<SweepConfig>(text) {
-            return Err(ConfigError::new("<file>", e.to_string()));
-        }
+        // One decoding of the text names a bad key inside `base` or `grid` precisely
+        // (`base.steps`) and rejects duplicate keys.
+        let sweep: SweepConfig = parse_json_naming_key(text, "", |first| match first {
+            "base" | "grid" => 2,
+            _ => 1,
+        })?;
         sweep.validate()?;
         Ok(sweep)
     }
@@ -519,17 +512,24 @@ pub fn merge(sweep: &SweepConfig, out: &Path) -> Result<SweepSummary> {
     Ok(summary)
 }
 
-/// Whether `name` is a temporary file of [`write_json_atomic`]: `.<file>.json.<pid>.<n>.tmp`.
+/// Whether `name` is a temporary file of [`write_json_atomic`]:
+/// `.<file>.json.<pid>.<random>.tmp`, `<random>` being [`io::TEMP_RAND_LEN`] ASCII letters
+/// and digits (see [`io::write_atomic_with`]).
 fn is_temporary(name: &str) -> bool {
-    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+    let Some(inner) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(io::TEMP_SUFFIX))
+    else {
         return false;
     };
     let mut parts = inner.rsplitn(3, '.');
-    let (Some(n), Some(pid), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(random), Some(pid), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(n) && digits(pid) && file.ends_with(".json")
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    let random_ok =
+        random.len() == io::TEMP_RAND_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric());
+    digits && random_ok && file.ends_with(".json")
 }
 
 /// Removes the temporary files that a process killed in the middle of an atomic write left

@@ -9,7 +9,7 @@
 //! println!("{:?}", result.final_test_accuracy);
 //! ```
 
-use crate::config::TrainConfig;
+use crate::config::{CheckedConfig, ParamGuard, TrainConfig};
 use crate::data::{Dataset, Split};
 use crate::error::{Result, TrainError};
 use crate::mlp::{Mlp, MlpSpec};
@@ -127,7 +127,20 @@ pub fn run_cancellable(
     progress: &mut dyn FnMut(&Progress),
     cancel: &AtomicBool,
 ) -> Result<RunResult> {
-    cfg.validate_for(data)?;
+    let checked = cfg.clone().check()?;
+    run_checked(&checked, data, progress, cancel)
+}
+
+/// The trainer itself, on a [`CheckedConfig`] (so it cannot be handed invalid settings):
+/// checks the settings against `data`, then trains as [`run_cancellable`] describes.
+pub fn run_checked(
+    cfg: &CheckedConfig,
+    data: &Split,
+    progress: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+) -> Result<RunResult> {
+    cfg.check_data(data)?;
+    let cfg: &TrainConfig = cfg;
     let features = data.train.features();
     let classes = data.train.classes.max(data.test.classes);
     let mut net = build_network(cfg, features, classes)?;

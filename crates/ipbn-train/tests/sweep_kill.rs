@@ -42,9 +42,13 @@ fn run_all(s: &SweepConfig, data: &Split, out: &Path) -> sweep::SweepOutcome {
     sweep::run_sweep_with_data(s, data, out, SweepOptions::default(), &|_| {}).unwrap()
 }
 
-/// The names a killed `write_json_atomic` leaves behind: `.<name>.<pid>.<n>.tmp`.
+/// The names a killed `write_json_atomic` leaves behind: `.<name>.<pid>.<random>.tmp`, the
+/// random part of `ipbn_train::io::TEMP_RAND_LEN` letters and digits (here `n`, zero-padded).
 fn temp_name(final_name: &str, pid: u32, n: u64) -> String {
-    format!(".{final_name}.{pid}.{n}.tmp")
+    format!(
+        ".{final_name}.{pid}.{n:0width$}.tmp",
+        width = ipbn_train::io::TEMP_RAND_LEN
+    )
 }
 
 #[test]

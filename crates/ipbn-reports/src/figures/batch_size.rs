@@ -15,7 +15,7 @@
 
 use super::common::{self, pct, usage, Average, NetCond, Outcome};
 use super::experiment::{count, join, Experiment, Produced};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, RefLine, Series, XyChart};
 use ipbn_train::TrainConfig;
@@ -79,7 +79,7 @@ impl BatchSizeConfig {
         }
     }
 
-    fn validate(&self, id: &str) -> Result<(), CliError> {
+    fn validate(&self, id: &str) -> Result<(), ReportError> {
         common::check_base(id, &self.base)?;
         if self.batches.is_empty() || self.batches.contains(&0) || self.examples == 0 {
             return Err(usage(
@@ -139,7 +139,7 @@ impl Experiment for BatchSize {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &BatchSizeConfig) -> Result<Produced, CliError> {
+    fn produce(&self, ctx: &FigureContext, cfg: &BatchSizeConfig) -> Result<Produced, ReportError> {
         cfg.validate(Self::ID)?;
         let split = common::load_split(ctx)?;
         let seeds = common::run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;

@@ -21,7 +21,7 @@
 
 use super::common::{self, pct, sig3, usage, Average, CondRuns, NetCond};
 use super::experiment::{count, join, Experiment, Produced};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, RefLine, Series, XyChart};
 use ipbn_train::TrainConfig;
@@ -75,7 +75,7 @@ impl BnMnistConfig {
         }
     }
 
-    fn validate(&self, id: &str) -> Result<(), CliError> {
+    fn validate(&self, id: &str) -> Result<(), ReportError> {
         common::check_base(id, &self.base)?;
         if self.conditions.is_empty() {
             return Err(usage(id, "give at least one condition"));
@@ -101,7 +101,7 @@ impl BnMnistConfig {
         ctx: &FigureContext,
         split: &ipbn_train::data::Split,
         id: &str,
-    ) -> Result<CondRuns, CliError> {
+    ) -> Result<CondRuns, ReportError> {
         self.validate(id)?;
         let seeds = common::run_seeds(ctx, self.seeds, self.seed, id)?;
         let conds = common::parse_conds(&self.conditions, self.base.activation)?;
@@ -179,7 +179,7 @@ impl Experiment for BnMnist {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &BnMnistConfig) -> Result<Produced, CliError> {
+    fn produce(&self, ctx: &FigureContext, cfg: &BnMnistConfig) -> Result<Produced, ReportError> {
         let split = common::load_split(ctx)?;
         let runs = cfg.train(ctx, &split, Self::ID)?;
         let unit = cfg.base.probe_units[0];

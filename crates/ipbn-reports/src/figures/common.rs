@@ -21,7 +21,7 @@
 //!   fields every network figure's JSON carries (its data and run seeds).
 
 use super::experiment::{Fields, Progress};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::{DataSource, FigureContext};
 use crate::plot::{self, Diverged, Series, Spread};
 use ipbn_math::Activation;
@@ -29,33 +29,40 @@ use ipbn_train::data::{self, Split};
 use ipbn_train::result::Record;
 use ipbn_train::{trainer, Condition, RunResult, TrainConfig};
 use plotters::style::RGBColor;
+use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Loads the figure's data from the context's source; a bad `--data` folder is a usage
 /// error whose message names the problem.
-pub(crate) fn load_split(ctx: &FigureContext) -> Result<Split, CliError> {
+pub(crate) fn load_split(ctx: &FigureContext) -> Result<Split, ReportError> {
     match &ctx.data {
-        DataSource::Shipped => data::load_shipped()
-            .map_err(|e| CliError::Usage(format!("cannot load the shipped MNIST subset: {e}"))),
-        DataSource::Dir(p) => {
-            data::load_dir(p).map_err(|e| CliError::Usage(format!("--data {}: {e}", p.display())))
-        }
-        DataSource::Dataset(name) => {
-            data::load_named(name).map_err(|e| CliError::Usage(format!("--data {name}: {e}")))
-        }
+        DataSource::Shipped => data::load_shipped().map_err(|source| ReportError::Train {
+            context: "cannot load the shipped MNIST subset".into(),
+            usage: true,
+            source: source.into(),
+        }),
+        DataSource::Dir(p) => data::load_dir(p).map_err(|source| ReportError::Train {
+            context: format!("--data {}", p.display()),
+            usage: true,
+            source: source.into(),
+        }),
+        DataSource::Dataset(name) => data::load_named(name).map_err(|source| ReportError::Train {
+            context: format!("--data {name}"),
+            usage: true,
+            source: source.into(),
+        }),
     }
 }
 
 /// A usage error of figure `id`: `id: what`.
-pub(crate) fn usage(id: &str, what: &str) -> CliError {
-    CliError::Usage(format!("{id}: {what}"))
+pub(crate) fn usage(id: &str, what: &str) -> ReportError {
+    ReportError::Config(format!("{id}: {what}"))
 }
 
 /// Checks the settings every run of figure `id` starts from, as the trainer would.
-pub(crate) fn check_base(id: &str, base: &TrainConfig) -> Result<(), CliError> {
+pub(crate) fn check_base(id: &str, base: &TrainConfig) -> Result<(), ReportError> {
     base.validate().map_err(|e| usage(id, &e.to_string()))
 }
 
@@ -70,7 +77,7 @@ pub(crate) fn run_seeds(
     default: usize,
     base: u64,
     id: &str,
-) -> Result<Vec<u64>, CliError> {
+) -> Result<Vec<u64>, ReportError> {
     let n = ctx.seeds.unwrap_or(default);
     if n == 0 {
         return Err(usage(id, "--seeds must be ≥ 1"));
@@ -85,7 +92,7 @@ pub(crate) fn run_seeds(
 pub(crate) fn parse_conds(
     specs: &[String],
     activation: Activation,
-) -> Result<Vec<NetCond>, CliError> {
+) -> Result<Vec<NetCond>, ReportError> {
     specs
         .iter()
         .map(|c| NetCond::parse(c, activation))
@@ -141,13 +148,21 @@ pub(crate) struct NetCond {
 impl NetCond {
     /// Parses `spec` (`plain`, `bn`, `ip:RULESPEC`, `ip+affine:RULESPEC`) for a network with
     /// hidden activation `activation`; the label is `spec` itself.
-    pub(crate) fn parse(spec: &str, activation: Activation) -> Result<NetCond, CliError> {
-        let condition: Condition = spec
-            .parse()
-            .map_err(|e| CliError::Usage(format!("condition `{spec}`: {e}")))?;
+    pub(crate) fn parse(spec: &str, activation: Activation) -> Result<NetCond, ReportError> {
+        let condition: Condition =
+            spec.parse()
+                .map_err(|e: ipbn_train::ConfigError| ReportError::Train {
+                    context: format!("condition `{spec}`"),
+                    usage: true,
+                    source: e.into(),
+                })?;
         condition
             .check_activation(activation)
-            .map_err(|e| CliError::Usage(format!("condition `{spec}`: {e}")))?;
+            .map_err(|e| ReportError::Train {
+                context: format!("condition `{spec}`"),
+                usage: true,
+                source: e.into(),
+            })?;
         Ok(NetCond {
             label: spec.to_string(),
             condition,
@@ -252,14 +267,14 @@ fn cost(cfg: &TrainConfig, split: &Split) -> f64 {
 ///
 /// # Errors
 /// The first failure of a valid configuration (an I/O or numerical error of the trainer,
-/// not a divergence, which is a result), as [`CliError::Run`].
+/// not a divergence, which is a result), as [`ReportError::Run`].
 pub(crate) fn run_all(
     ctx: &FigureContext,
     split: &Split,
     configs: &[TrainConfig],
-) -> Result<Vec<Outcome>, CliError> {
+) -> Result<Vec<Outcome>, ReportError> {
     let progress = Progress::start(ctx, configs.len());
-    let slots: Vec<Mutex<Option<Outcome>>> = configs.iter().map(|_| Mutex::new(None)).collect();
+    let mut slots: Vec<Option<Outcome>> = configs.iter().map(|_| None).collect();
     let mut todo: Vec<usize> = Vec::new();
     for (i, cfg) in configs.iter().enumerate() {
         let ready = if let Err(e) = cfg.validate_for(split) {
@@ -270,68 +285,48 @@ pub(crate) fn run_all(
         };
         match ready {
             Some(o) => {
-                *slots[i].lock().map_err(|_| poisoned())? = Some(o);
+                slots[i] = Some(o);
                 progress.tick();
             }
             None => todo.push(i),
         }
     }
-    // Longest first (ties in list order), handed out one at a time to the workers.
+    // Longest first (ties in list order), one run per rayon task, so the pool starts the
+    // long runs early; each result goes to its own slot, so the order of the outcomes is the
+    // list order whatever the scheduling.
     let costs: Vec<f64> = configs.iter().map(|c| cost(c, split)).collect();
     todo.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let error: Mutex<Option<CliError>> = Mutex::new(None);
-    let workers = rayon::current_num_threads().clamp(1, todo.len().max(1));
-    rayon::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|_| loop {
-                if failed.load(Ordering::SeqCst) {
-                    return;
-                }
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = todo.get(k) else { return };
-                let cfg = &configs[i];
-                match trainer::run(cfg, split, &mut |_| {}) {
-                    Ok(r) => {
-                        let r = Arc::new(r);
-                        if let Ok(mut m) = memo().lock() {
-                            m.insert(memo_key(cfg, split), Arc::clone(&r));
-                        }
-                        if let Ok(mut slot) = slots[i].lock() {
-                            *slot = Some(Outcome::Ran(r));
-                        }
-                        progress.tick();
-                    }
-                    Err(e) => {
-                        failed.store(true, Ordering::SeqCst);
-                        if let Ok(mut slot) = error.lock() {
-                            slot.get_or_insert(CliError::Run(format!(
-                                "training run ({} , lr {}, batch {}, seed {}) failed: {e}",
-                                cfg.condition, cfg.lr, cfg.batch, cfg.seed
-                            )));
-                        }
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = error.into_inner().map_err(|_| poisoned())? {
-        return Err(e);
+    let ran: Vec<(usize, Arc<RunResult>)> = todo
+        .par_iter()
+        .with_max_len(1)
+        .map(|&i| {
+            let cfg = &configs[i];
+            let r = trainer::run(cfg, split, &mut |_| {}).map_err(|e| {
+                ReportError::Run(format!(
+                    "training run ({} , lr {}, batch {}, seed {}) failed: {e}",
+                    cfg.condition, cfg.lr, cfg.batch, cfg.seed
+                ))
+            })?;
+            let r = Arc::new(r);
+            memo()
+                .lock()
+                .map_err(|_| poisoned())?
+                .insert(memo_key(cfg, split), Arc::clone(&r));
+            progress.tick();
+            Ok((i, r))
+        })
+        .collect::<Result<_, ReportError>>()?;
+    for (i, r) in ran {
+        slots[i] = Some(Outcome::Ran(r));
     }
     slots
         .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .map_err(|_| poisoned())?
-                .ok_or_else(|| CliError::Run("a training run produced no result".into()))
-        })
+        .map(|m| m.ok_or_else(|| ReportError::Run("a training run produced no result".into())))
         .collect()
 }
 
-fn poisoned() -> CliError {
-    CliError::Run("a worker thread panicked while training; see the message above".into())
+fn poisoned() -> ReportError {
+    ReportError::Run("a worker thread panicked while training; see the message above".into())
 }
 
 /// Every condition of a figure trained with every seed on one base configuration.
@@ -354,7 +349,7 @@ impl CondRuns {
         conds: Vec<NetCond>,
         base: &TrainConfig,
         seeds: Vec<u64>,
-    ) -> Result<CondRuns, CliError> {
+    ) -> Result<CondRuns, ReportError> {
         let configs: Vec<TrainConfig> = conds
             .iter()
             .flat_map(|c| {
@@ -676,7 +671,7 @@ mod tests {
         // `--seeds` overrides the default and keeps the same first replicates.
         assert_eq!(run_seeds(&context(Some(2)), 3, 7, "fig").unwrap(), own[..2]);
         match run_seeds(&context(Some(0)), 3, 7, "fig") {
-            Err(CliError::Usage(m)) => assert_eq!(m, "fig: --seeds must be ≥ 1"),
+            Err(ReportError::Config(m)) => assert_eq!(m, "fig: --seeds must be ≥ 1"),
             other => panic!("expected a usage error, got {other:?}"),
         }
     }

@@ -13,7 +13,7 @@
 
 use super::experiment::{num_text, Experiment, Produced, Progress};
 use super::unit_common::{log_records, rule_label};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot::{
     self, palette, Align, Area, LegendPos, MarkerShape, PlotError, RefLine, Scatter, Series,
@@ -81,11 +81,9 @@ impl EquivalenceConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), CliError> {
-        self.stream
-            .validate()
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        let bad = |m: &str| Err(CliError::Usage(format!("equivalence: {m}")));
+    fn validate(&self) -> Result<(), ReportError> {
+        self.stream.validate()?;
+        let bad = |m: &str| Err(ReportError::Config(format!("equivalence: {m}")));
         if self.batch < 2 || self.features == 0 {
             return bad("the BN batch needs ≥ 2 samples and ≥ 1 feature");
         }
@@ -122,7 +120,7 @@ struct BnVsIp {
     worst_sigmoid: f64,
 }
 
-fn bn_vs_ip(cfg: &EquivalenceConfig) -> Result<BnVsIp, CliError> {
+fn bn_vs_ip(cfg: &EquivalenceConfig) -> Result<BnVsIp, ReportError> {
     let mut rng = ipbn_math::seed::rng(derive_seed(cfg.seed, 0));
     let (m, n) = (cfg.batch, cfg.features);
     let means: Vec<f64> = (0..n).map(|_| rng.random_range(-5.0..5.0)).collect();
@@ -154,14 +152,20 @@ fn bn_vs_ip(cfg: &EquivalenceConfig) -> Result<BnVsIp, CliError> {
     bn.beta = Array1::from(beta.clone());
     let out = bn
         .forward(x.view(), Mode::Train)
-        .map_err(|e| CliError::Run(format!("equivalence: BN forward failed: {e}")))?;
+        .map_err(|source| ReportError::Neurons {
+            context: "equivalence: BN forward failed".into(),
+            usage: false,
+            source,
+        })?;
     let mut ip = Array2::<f64>::zeros((m, n));
     let mut worst_scaled = 0.0f64;
     let mut worst_abs = 0.0f64;
     let mut worst_sigmoid = 0.0f64;
     for j in 0..n {
-        let (mean, var) = mean_var(x.column(j))
-            .map_err(|e| CliError::Run(format!("equivalence: batch statistics: {e}")))?;
+        let (mean, var) = mean_var(x.column(j)).map_err(|source| ReportError::Math {
+            context: "equivalence: batch statistics".into(),
+            source,
+        })?;
         let (a, k) = bn_to_ip(mean, var, bn.eps);
         for i in 0..m {
             let v = gamma[j] * (a * x[[i, j]] + k) + beta[j];
@@ -206,9 +210,12 @@ struct MomentRun {
     rule_label: String,
 }
 
-fn moment_run(cfg: &EquivalenceConfig) -> Result<MomentRun, CliError> {
-    let spec = registry::parse_spec(&cfg.moment_spec)
-        .map_err(|e| CliError::Usage(format!("equivalence: moment_spec: {e}")))?;
+fn moment_run(cfg: &EquivalenceConfig) -> Result<MomentRun, ReportError> {
+    let spec = registry::parse_spec(&cfg.moment_spec).map_err(|source| ReportError::Neurons {
+        context: "equivalence: moment_spec".into(),
+        usage: true,
+        source,
+    })?;
     let rule = spec.rule;
     let eps = rule
         .params()
@@ -227,13 +234,16 @@ fn moment_run(cfg: &EquivalenceConfig) -> Result<MomentRun, CliError> {
         seed,
     );
     if let Some(s) = traj.diverged_at {
-        return Err(CliError::Run(format!(
+        return Err(ReportError::Run(format!(
             "equivalence: the moment rule diverged at step {s}; lower sgd.eta"
         )));
     }
     // BN's per-batch values on an independent stream of the same distribution.
-    let mm = MomentMatching::new(1.0, 1.0, 0.0, eps)
-        .map_err(|e| CliError::Run(format!("equivalence: {e}")))?;
+    let mm = MomentMatching::new(1.0, 1.0, 0.0, eps).map_err(|source| ReportError::Neurons {
+        context: "equivalence".into(),
+        usage: false,
+        source,
+    })?;
     let mut rng = ipbn_math::seed::rng(derive_seed(cfg.seed, 2));
     // 150 log-spaced steps, matching the log step axis of the panel.
     let mut bsteps = Vec::new();
@@ -305,7 +315,11 @@ impl Experiment for Equivalence {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &EquivalenceConfig) -> Result<Produced, CliError> {
+    fn produce(
+        &self,
+        ctx: &FigureContext,
+        cfg: &EquivalenceConfig,
+    ) -> Result<Produced, ReportError> {
         cfg.validate()?;
         let list = ipbn_train::claims::all();
         let progress = Progress::start(ctx, list.len() + 2);

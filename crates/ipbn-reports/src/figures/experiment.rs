@@ -12,7 +12,7 @@
 //!    quick, config, finding) and the figure's own;
 //! 4. returns the [`FigureOutput`] listing the three files.
 
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::{Figure, FigureContext, FigureOutput};
 use crate::plot;
 use serde_json::{json, Value};
@@ -40,7 +40,7 @@ pub(crate) trait Experiment: Send + Sync {
 
     /// Validates `cfg`, runs the experiment and draws `ID.svg` and `ID.png` into
     /// `ctx.out_dir`.
-    fn produce(&self, ctx: &FigureContext, cfg: &Self::Config) -> Result<Produced, CliError>;
+    fn produce(&self, ctx: &FigureContext, cfg: &Self::Config) -> Result<Produced, ReportError>;
 }
 
 /// What [`Experiment::produce`] hands back.
@@ -69,7 +69,7 @@ impl<E: Experiment> Figure for E {
         E::SOURCE
     }
 
-    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, CliError> {
+    fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, ReportError> {
         let cfg = match self.given() {
             Some(c) => c.clone(),
             None if ctx.quick => (E::QUICK)(),
@@ -86,10 +86,7 @@ impl<E: Experiment> Figure for E {
         json.insert("source".into(), json!(E::SOURCE));
         json.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
         json.insert("quick".into(), json!(ctx.quick));
-        json.insert(
-            "config".into(),
-            serde_json::to_value(&cfg).map_err(|e| CliError::Run(e.to_string()))?,
-        );
+        json.insert("config".into(), serde_json::to_value(&cfg)?);
         json.insert("finding".into(), json!(finding));
         json.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
         let path = ctx.out_dir.join(format!("{}.json", E::ID));
@@ -178,7 +175,7 @@ mod tests {
             self.config.as_ref()
         }
 
-        fn produce(&self, ctx: &FigureContext, cfg: &u32) -> Result<Produced, CliError> {
+        fn produce(&self, ctx: &FigureContext, cfg: &u32) -> Result<Produced, ReportError> {
             let p = Progress::start(ctx, 2);
             p.tick();
             p.tick();

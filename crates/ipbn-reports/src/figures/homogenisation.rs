@@ -10,7 +10,7 @@
 use super::bn_mnist::BnMnistConfig;
 use super::common::{self, sig3, Average, CondRuns};
 use super::experiment::{count, join, Experiment, Produced};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, Series, XyChart};
 use serde_json::{json, Value};
@@ -35,7 +35,7 @@ impl Experiment for Homogenisation {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &BnMnistConfig) -> Result<Produced, CliError> {
+    fn produce(&self, ctx: &FigureContext, cfg: &BnMnistConfig) -> Result<Produced, ReportError> {
         let split = common::load_split(ctx)?;
         let runs = cfg.train(ctx, &split, Self::ID)?;
         let depth = cfg.base.hidden.len();

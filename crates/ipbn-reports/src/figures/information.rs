@@ -22,7 +22,7 @@
 use super::common::run_seeds;
 use super::experiment::{num_text, nums_text, Experiment, Produced, Progress};
 use super::unit_common::{input_label, output_range, rule_label};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot::{
     self, palette, Align, Area, LegendPos, PlotError, RefLine, Series, Spread, TablePanel, XyChart,
@@ -105,11 +105,9 @@ impl InformationConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), CliError> {
-        self.input
-            .validate()
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        let bad = |m: &str| Err(CliError::Usage(format!("information: {m}")));
+    fn validate(&self) -> Result<(), ReportError> {
+        self.input.validate()?;
+        let bad = |m: &str| Err(ReportError::Config(format!("information: {m}")));
         if self.steps == 0 || self.records < 2 {
             return bad("steps must be ≥ 1 and records ≥ 2");
         }
@@ -370,7 +368,11 @@ impl Experiment for Information {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &InformationConfig) -> Result<Produced, CliError> {
+    fn produce(
+        &self,
+        ctx: &FigureContext,
+        cfg: &InformationConfig,
+    ) -> Result<Produced, ReportError> {
         cfg.validate()?;
         let seed_values = run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;
         let seeds = seed_values.len();

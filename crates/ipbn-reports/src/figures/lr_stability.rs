@@ -20,7 +20,7 @@
 
 use super::common::{self, pct, sig3, usage, Average, NetCond, Outcome};
 use super::experiment::{count, Experiment, Produced};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, RefLine, Series, XyChart};
 use ipbn_math::Activation;
@@ -87,7 +87,7 @@ impl LrStabilityConfig {
         }
     }
 
-    fn validate(&self, id: &str) -> Result<(), CliError> {
+    fn validate(&self, id: &str) -> Result<(), ReportError> {
         common::check_base(id, &self.base)?;
         let positive = |v: &[f64]| !v.is_empty() && v.iter().all(|x| x.is_finite() && *x > 0.0);
         if !positive(&self.lrs) || !positive(&[self.lr_b]) {
@@ -188,7 +188,11 @@ impl Experiment for LrStability {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &LrStabilityConfig) -> Result<Produced, CliError> {
+    fn produce(
+        &self,
+        ctx: &FigureContext,
+        cfg: &LrStabilityConfig,
+    ) -> Result<Produced, ReportError> {
         cfg.validate(Self::ID)?;
         let split = common::load_split(ctx)?;
         let seeds = common::run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;

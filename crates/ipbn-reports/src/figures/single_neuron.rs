@@ -18,7 +18,7 @@ mod draw;
 
 use super::experiment::{num_text, Experiment, Produced, Progress};
 use super::unit_common::{input_label, log_records, output_range, rule_label};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot;
 use crate::plot::xy::fmt_number;
@@ -85,17 +85,17 @@ impl SingleNeuronConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), CliError> {
+    fn validate(&self) -> Result<(), ReportError> {
         for i in &self.inputs {
-            i.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+            i.validate()?;
         }
         if self.steps == 0 || self.records < 2 || self.eval_samples < 2 || self.bins == 0 {
-            return Err(CliError::Usage(
+            return Err(ReportError::Config(
                 "single-neuron: steps, bins must be ≥ 1 and records, eval_samples ≥ 2".into(),
             ));
         }
         if !(self.sgd.eta.is_finite() && self.sgd.eta > 0.0) || self.sgd.batch == 0 {
-            return Err(CliError::Usage(
+            return Err(ReportError::Config(
                 "single-neuron: eta must be finite and > 0 and batch ≥ 1".into(),
             ));
         }
@@ -195,7 +195,11 @@ impl Experiment for SingleNeuron {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &SingleNeuronConfig) -> Result<Produced, CliError> {
+    fn produce(
+        &self,
+        ctx: &FigureContext,
+        cfg: &SingleNeuronConfig,
+    ) -> Result<Produced, ReportError> {
         cfg.validate()?;
         // Every registered KL rule, at its registry defaults.
         let all_rules = registry::default_rules();
@@ -210,7 +214,7 @@ impl Experiment for SingleNeuron {
             .map(|r| r.id())
             .collect();
         if rules.is_empty() {
-            return Err(CliError::Run(
+            return Err(ReportError::Run(
                 "single-neuron: the registry has no KL rule".into(),
             ));
         }

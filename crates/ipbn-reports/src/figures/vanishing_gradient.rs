@@ -21,7 +21,7 @@
 
 use super::common::{self, sig3, usage, Average, CondRuns};
 use super::experiment::{count, Experiment, Produced};
-use crate::error::CliError;
+use crate::error::ReportError;
 use crate::figure::FigureContext;
 use crate::plot::{self, Area, LegendPos, PlotError, Series, XyChart};
 use ipbn_train::{Init, RunResult, TrainConfig};
@@ -89,7 +89,7 @@ impl VanishingConfig {
         }
     }
 
-    fn validate(&self, id: &str) -> Result<(), CliError> {
+    fn validate(&self, id: &str) -> Result<(), ReportError> {
         common::check_base(id, &self.base)?;
         if self.conditions.is_empty() || self.base.hidden.is_empty() {
             return Err(usage(
@@ -155,7 +155,7 @@ impl Experiment for VanishingGradient {
         self.config.as_ref()
     }
 
-    fn produce(&self, ctx: &FigureContext, cfg: &VanishingConfig) -> Result<Produced, CliError> {
+    fn produce(&self, ctx: &FigureContext, cfg: &VanishingConfig) -> Result<Produced, ReportError> {
         cfg.validate(Self::ID)?;
         let split = common::load_split(ctx)?;
         let seeds = common::run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;

@@ -121,6 +121,9 @@ pub enum PlotError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The workspace's atomic write failed (other than by I/O, which is [`PlotError::Io`]).
+    #[error(transparent)]
+    Write(ipbn_train::TrainError),
     /// The drawing backend failed.
     #[error("drawing failed: {0}")]
     Draw(String),
@@ -143,6 +146,15 @@ pub enum PlotError {
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotError {
     fn from(e: DrawingAreaErrorKind<E>) -> Self {
         PlotError::Draw(e.to_string())
+    }
+}
+
+impl From<ipbn_train::TrainError> for PlotError {
+    fn from(e: ipbn_train::TrainError) -> Self {
+        match e {
+            ipbn_train::TrainError::Io { path, source } => PlotError::Io { path, source },
+            other => PlotError::Write(other),
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
 };
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The error type of [`Canvas`]: the message of the wrapped backend's error.
 #[derive(Debug)]
@@ -151,16 +150,6 @@ impl DrawingBackend for Canvas<'_> {
     }
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A fresh temporary path in `dir` for the final file `name`, ending in `ext` (so that
-/// encoders that pick the format from the extension still work). Hidden (leading dot) and
-/// unique per process and call.
-fn temp_path(dir: &Path, name: &str, ext: &str) -> PathBuf {
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{name}.tmp-{}-{n}.{ext}", std::process::id()))
-}
-
 fn io_err(path: &Path, source: std::io::Error) -> PlotError {
     PlotError::Io {
         path: path.to_path_buf(),
@@ -168,36 +157,17 @@ fn io_err(path: &Path, source: std::io::Error) -> PlotError {
     }
 }
 
-/// Moves `tmp` onto `dest` (atomic on one file system); removes `tmp` if that fails.
-fn commit(tmp: &Path, dest: &Path) -> Result<(), PlotError> {
-    std::fs::rename(tmp, dest).map_err(|e| {
-        let _ = std::fs::remove_file(tmp);
-        io_err(dest, e)
-    })
-}
-
-/// Writes `bytes` to `path` atomically: to a temporary file in the same folder, flushed to
-/// disk, then renamed over `path`. A reader sees the old file or the new one, never half of
+/// Writes `bytes` to `path` atomically with [`ipbn_train::io::write_atomic`], the
+/// workspace's one atomic write: a reader sees the old file or the new one, never half of
 /// it, and no temporary file is left behind on failure. Creates the folder if missing.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    use std::io::Write;
-    let dir = parent_dir(path);
-    std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| PlotError::Invalid(format!("`{}` has no file name", path.display())))?;
-    let tmp = temp_path(&dir, &name, "part");
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(path, e));
+    if path.file_name().is_none() {
+        return Err(PlotError::Invalid(format!(
+            "`{}` has no file name",
+            path.display()
+        )));
     }
-    commit(&tmp, path)
+    Ok(ipbn_train::io::write_atomic(path, bytes)?)
 }
 
 /// Writes `text` to `path` atomically (see [`write_bytes_atomic`]).
@@ -220,13 +190,6 @@ pub fn write_json_atomic(
     })?;
     text.push('\n');
     write_bytes_atomic(path, text.as_bytes())
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// Renders `draw` twice, to `out_dir/ID.svg` and `out_dir/ID.png`, both `width`×`height`
@@ -272,18 +235,12 @@ pub fn save_figure(
 
     // PNG: the encoder picks the format from the extension, so the temporary name ends in .png.
     let png_path = out_dir.join(format!("{id}.png"));
-    let tmp = temp_path(out_dir, &format!("{id}.png"), "png");
-    let rendered = (|| -> Result<(), PlotError> {
-        let area = Canvas::Bitmap(BitMapBackend::new(&tmp, (width, height))).into_drawing_area();
+    ipbn_train::io::write_atomic_with(&png_path, ".png", |tmp, _| -> Result<(), PlotError> {
+        let area = Canvas::Bitmap(BitMapBackend::new(tmp, (width, height))).into_drawing_area();
         area.fill(&WHITE)?;
         draw(&area)?;
         area.present()?;
         Ok(())
-    })();
-    if let Err(e) = rendered {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    commit(&tmp, &png_path)?;
+    })?;
     Ok(vec![svg_path, png_path])
 }
