@@ -70,7 +70,7 @@ impl NewRule {
         }
         let module = id.replace('-', "_");
         if KEYWORDS.contains(&module.as_str())
-            || ["mod", "params", "quadrature", "targets"].contains(&module.as_str())
+            || ["mod", "params", "targets"].contains(&module.as_str())
         {
             return Err(bad(format!(
                 "`{module}` cannot name a rule module; choose another name"

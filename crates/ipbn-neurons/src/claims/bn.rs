@@ -19,6 +19,7 @@
 use super::{run_property, Claim, ClaimReport};
 use crate::{BatchNorm, Delta, IpLayer, IpLayerConfig, Mode};
 use ipbn_math::mapping::{bn_eval_affine, bn_to_ip, compose};
+use ipbn_math::numeric::{self, Stencil};
 use ipbn_math::Activation;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use ndarray_rand::rand::{Rng, SeedableRng};
@@ -579,25 +580,9 @@ fn run_bn_grad_orthogonal(cases_n: u32, seed: u64) -> ClaimReport {
 // gradients
 
 /// Richardson-extrapolated central differences of `loss` with respect to every entry of `p`,
-/// with step `h[i]` for entry `i`: `(4 D(h/2) − D(h))/3`, each `D` divided by the step actually
-/// applied (the difference of the two perturbed values as stored).
-fn fd_gradient(p: &mut [f64], h: &[f64], mut loss: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
-    let mut out = vec![0.0; p.len()];
-    for i in 0..p.len() {
-        let v = p[i];
-        let mut central = |step: f64, p: &mut [f64]| {
-            p[i] = v + step;
-            let (xp, lp) = (p[i], loss(p));
-            p[i] = v - step;
-            let (xm, lm) = (p[i], loss(p));
-            p[i] = v;
-            (lp - lm) / (xp - xm)
-        };
-        let d1 = central(h[i], p);
-        let d2 = central(h[i] / 2.0, p);
-        out[i] = (4.0 * d2 - d1) / 3.0;
-    }
-    out
+/// with step `h[i]` for entry `i` ([`Stencil::Richardson`]).
+fn fd_gradient(p: &mut [f64], h: &[f64], loss: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
+    numeric::gradient(p, h, Stencil::Richardson, loss)
 }
 
 fn dot(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {

@@ -8,8 +8,8 @@
 
 use super::{run_property, Claim, ClaimReport};
 use crate::registry::{self, RuleDef};
-use crate::rules::quadrature;
 use crate::{Delta, IpRule, Objective, RuleKind, TargetDensity};
+use ipbn_math::numeric;
 use ipbn_math::Activation;
 use ndarray::{Array1, ArrayView1};
 use ndarray_rand::rand::SeedableRng;
@@ -178,9 +178,9 @@ fn objective(act: Activation, target: &dyn TargetDensity, x: &[f64], alpha: f64,
     alpha.ln() + s / x.len() as f64
 }
 
-/// Five-point central difference of `f` at `v` with step `h`.
+/// Five-point central difference of `f` at `v` with step `h` ([`numeric::Stencil::FivePoint`]).
 fn five_point(f: impl Fn(f64) -> f64, v: f64, h: f64) -> f64 {
-    (f(v - 2.0 * h) - 8.0 * f(v - h) + 8.0 * f(v + h) - f(v + 2.0 * h)) / (12.0 * h)
+    numeric::derivative(f, v, h, numeric::Stencil::FivePoint)
 }
 
 /// Whether a five-point stencil of `gradient_error` (in α or in k) moves some sample's output
@@ -270,7 +270,7 @@ fn target_error(rule: &dyn IpRule) -> f64 {
         return f64::INFINITY;
     }
     let (mut num, mut den) = (0.0, 0.0);
-    quadrature::for_each_node(a, b, 64, |y, w| {
+    numeric::gauss_legendre(a, b, 64, |y, w| {
         // Feed the rule a consistent sample: x = θ⁻¹(y) with α = 1, k = 0.
         let dk = direction1(rule, inverse(act, y), y, 1.0, 0.0).k;
         let p = target.ln_pdf(y).exp();
@@ -323,7 +323,7 @@ pub(crate) fn base_nodes(base: Base) -> &'static [(f64, f64)] {
     let all = NODES.get_or_init(|| {
         let collect = |a: f64, b: f64, panels: usize, pdf: &dyn Fn(f64) -> f64| {
             let mut v = Vec::new();
-            quadrature::for_each_node(a, b, panels, |x, w| v.push((x, w * pdf(x))));
+            numeric::gauss_legendre(a, b, panels, |x, w| v.push((x, w * pdf(x))));
             v
         };
         let inv_sqrt_2pi = 1.0 / (2.0 * std::f64::consts::PI).sqrt();
@@ -360,52 +360,36 @@ pub(crate) fn averaged_field(
     (fa, fk)
 }
 
-/// Damped Newton on a 2-D field `f(α, k)` from `(a0, k0)`, with a forward-difference
-/// Jacobian. Returns the root, or `None` if no convergence in 60 iterations or α leaves (0, ∞).
+/// The damped Newton solver the rule claims use ([`numeric::Newton2`]): max norm, forward
+/// differences with step 1e-7·max(|α|, 1e-3) and 1e-7·max(|k|, 1), 60 iterations of up to 30
+/// halvings keeping α > 0, accepted when the residual is below 1e-9·(1 + 1/α).
+const CLAIM_NEWTON: numeric::Newton2 = numeric::Newton2 {
+    max_iter: 60,
+    max_halvings: 30,
+    norm: numeric::NewtonNorm::Max,
+    fd_rel: 1e-7,
+    fd_floor: [1e-3, 1.0],
+    min_det: 0.0,
+    stop_residual: 0.0,
+    step_tol: 1e-13,
+    step_floor: [0.0, 1.0],
+    tol: 1e-9,
+    tol_inv_x0: 1.0,
+    positive_first: true,
+};
+
+/// A root of the 2-D field `f(α, k)` near `(a0, k0)` with [`CLAIM_NEWTON`], or `None`.
 pub(crate) fn newton2(f: impl Fn(f64, f64) -> (f64, f64), a0: f64, k0: f64) -> Option<(f64, f64)> {
-    let (mut a, mut k) = (a0, k0);
-    let norm = |v: (f64, f64)| v.0.abs().max(v.1.abs());
-    let mut fv = f(a, k);
-    for _ in 0..60 {
-        if !(fv.0.is_finite() && fv.1.is_finite()) {
-            return None;
-        }
-        let ha = 1e-7 * a.abs().max(1e-3);
-        let hk = 1e-7 * k.abs().max(1.0);
-        let fa = f(a + ha, k);
-        let fk = f(a, k + hk);
-        let (j11, j21) = ((fa.0 - fv.0) / ha, (fa.1 - fv.1) / ha);
-        let (j12, j22) = ((fk.0 - fv.0) / hk, (fk.1 - fv.1) / hk);
-        let det = j11 * j22 - j12 * j21;
-        if det == 0.0 || !det.is_finite() {
-            return None;
-        }
-        let da = -(j22 * fv.0 - j12 * fv.1) / det;
-        let dk = -(-j21 * fv.0 + j11 * fv.1) / det;
-        let mut step = 1.0;
-        let mut accepted = false;
-        for _ in 0..30 {
-            let (na, nk) = (a + step * da, k + step * dk);
-            if na > 0.0 {
-                let nv = f(na, nk);
-                if norm(nv) < norm(fv) || norm(nv) == 0.0 {
-                    a = na;
-                    k = nk;
-                    fv = nv;
-                    accepted = true;
-                    break;
-                }
-            }
-            step *= 0.5;
-        }
-        let small =
-            (step * da).abs() <= 1e-13 * a.abs() && (step * dk).abs() <= 1e-13 * k.abs().max(1.0);
-        if !accepted || small {
-            // No descent possible: we are at the root to rounding.
-            return (norm(fv) < 1e-9 * (1.0 + 1.0 / a)).then_some((a, k));
-        }
-    }
-    (norm(fv) < 1e-9 * (1.0 + 1.0 / a)).then_some((a, k))
+    CLAIM_NEWTON
+        .solve(
+            |x| {
+                let (fa, fk) = f(x[0], x[1]);
+                [fa, fk]
+            },
+            [a0, k0],
+        )
+        .ok()
+        .map(|r| (r.x[0], r.x[1]))
 }
 
 /// The known fixed points: rule index into the rule list, base input, (α₀, k₀) on the base.

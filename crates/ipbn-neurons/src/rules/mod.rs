@@ -28,7 +28,6 @@
 //! [`accepts_activation`] (or [`check_activation`]) rather than comparing activations by hand.
 
 pub mod params;
-pub(crate) mod quadrature;
 pub mod targets;
 
 pub use params::{fmt_num, Bound, ParamDef, Params};

@@ -186,11 +186,11 @@ impl TargetDensity for Gaussian {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::quadrature::integrate;
+    use ipbn_math::numeric::integrate;
 
     fn mass(t: &dyn TargetDensity) -> f64 {
         let (a, b) = t.quadrature_bounds();
-        integrate(a, b, |y| t.ln_pdf(y).exp())
+        integrate(a, b, 32, |y| t.ln_pdf(y).exp())
     }
 
     #[test]
