@@ -180,6 +180,17 @@ impl Activation {
         }
     }
 
+    /// θ⁻¹(y), the net input giving output `y` (for `y` inside [`Activation::range`]; ReLU is
+    /// inverted on its positive part). Softplus: `y + ln(1 − e^(−y))`, accurate for small `y`.
+    pub fn inverse(self, y: f64) -> f64 {
+        match self {
+            Activation::Sigmoid => (y / (1.0 - y)).ln(),
+            Activation::Tanh => y.atanh(),
+            Activation::Softplus => y + (-(-y).exp_m1()).ln(),
+            Activation::Relu | Activation::Identity => y,
+        }
+    }
+
     /// The open interval of outputs θ can produce, as `(low, high)`.
     pub fn range(self) -> (f64, f64) {
         match self {

@@ -203,8 +203,21 @@ pub fn fixed_point(
     guess: (f64, f64),
 ) -> Result<(f64, f64), NewtonError> {
     let q = input.quadrature(FIXED_POINT_NODES);
+    // A target density with kinks (a Laplace peak) makes the integrand kinked at the inputs
+    // whose output is a kink, x = (θ⁻¹(c) − k)/α; the expectation is then split there, or the
+    // fixed nodes would make the field jagged at the 1e-6 level and Newton could not settle.
+    let kinks: Vec<f64> = rule.target().map_or_else(Vec::new, |t| t.kinks().to_vec());
     let f = |v: [f64; 2]| {
-        let (a, k) = expected_direction(rule, act, &q, v[0], v[1]);
+        let (a, k) = if kinks.is_empty() {
+            expected_direction(rule, act, &q, v[0], v[1])
+        } else {
+            let cuts: Vec<f64> = kinks
+                .iter()
+                .map(|&c| (act.inverse(c) - v[1]) / v[0])
+                .collect();
+            let split = input.quadrature_split(FIXED_POINT_NODES, &cuts);
+            expected_direction(rule, act, &split, v[0], v[1])
+        };
         [a, k]
     };
     let root = FIXED_POINT_NEWTON.solve(f, [guess.0, guess.1])?;
@@ -244,6 +257,33 @@ pub fn published_fixed_point(rule: &dyn IpRule, input: &InputDist) -> Option<(f6
 mod tests {
     use super::*;
     use crate::registry;
+
+    #[test]
+    fn a_kinked_target_has_its_fixed_point_found() {
+        // tanh-laplace on N(0, 1): by symmetry k* = 0, and α* solves
+        // 1/α = 2 E[x tanh(αx)] + E[|x| sech²(αx)]/b, which lies between the two limits
+        // 1/α → (1/b) E|x| (α → 0) and 2 E|x| (α → ∞), so a root exists.
+        let rule = registry::parse_spec("tanh-laplace:b=0.25").unwrap().rule;
+        let input = InputDist::Gaussian { mean: 0.0, sd: 1.0 };
+        let (a, k) = fixed_point(rule.as_ref(), Activation::Tanh, &input, (1.0, 0.1)).unwrap();
+        assert!(k.abs() < 1e-9, "{k}");
+        // The defining equation, by an independent midpoint sum over x.
+        let n = 400_000;
+        let (mut t1, mut t2) = (0.0, 0.0);
+        for i in 0..n {
+            let x = -12.0 + (i as f64 + 0.5) * 24.0 / n as f64;
+            let w = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt() * 24.0 / n as f64;
+            let t = (a * x).tanh();
+            t1 += w * x * t;
+            t2 += w * x.abs() * (1.0 - t * t);
+        }
+        let rhs = 2.0 * t1 + t2 / 0.25;
+        assert!(
+            (1.0 / a - rhs).abs() < 1e-8 * rhs,
+            "α* = {a}: 1/α = {} vs {rhs}",
+            1.0 / a
+        );
+    }
 
     #[test]
     fn quadrature_fixed_points_match_models_md() {

@@ -140,16 +140,6 @@ fn outputs(act: Activation, x: ArrayView1<'_, f64>, alpha: f64, k: f64) -> Array
     x.mapv(|v| act.f(alpha * v + k))
 }
 
-/// θ⁻¹(y) for y inside θ's range.
-fn inverse(act: Activation, y: f64) -> f64 {
-    match act {
-        Activation::Sigmoid => (y / (1.0 - y)).ln(),
-        Activation::Tanh => y.atanh(),
-        Activation::Softplus => y + (-(-y).exp_m1()).ln(),
-        Activation::Relu | Activation::Identity => y,
-    }
-}
-
 /// The direction for a single sample, allocation-free.
 fn direction1(rule: &dyn IpRule, x: f64, y: f64, alpha: f64, k: f64) -> Delta {
     rule.direction(
@@ -272,7 +262,7 @@ fn target_error(rule: &dyn IpRule) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
     numeric::gauss_legendre(a, b, 64, |y, w| {
         // Feed the rule a consistent sample: x = θ⁻¹(y) with α = 1, k = 0.
-        let dk = direction1(rule, inverse(act, y), y, 1.0, 0.0).k;
+        let dk = direction1(rule, act.inverse(y), y, 1.0, 0.0).k;
         let p = target.ln_pdf(y).exp();
         num += w * p * dk;
         den += w * p * dk.abs();
