@@ -26,7 +26,7 @@ pub struct TrainArgs {
     /// Hidden-layer condition: plain, bn, ip:RULE or ip+affine:RULE (e.g. ip:triesch:mu=0.1).
     #[arg(long, value_name = "C")]
     pub condition: Option<String>,
-    /// Hidden activation: sigmoid, tanh or relu.
+    /// Hidden activation: sigmoid, tanh, relu or softplus.
     #[arg(long, value_name = "A")]
     pub activation: Option<String>,
     /// Hidden widths, comma-separated (e.g. 100,100,100).

@@ -200,18 +200,7 @@ impl TrainConfig {
                 ),
             ));
         }
-        if !matches!(
-            self.activation,
-            Activation::Sigmoid | Activation::Tanh | Activation::Relu
-        ) {
-            return Err(ConfigError::new(
-                "activation",
-                format!(
-                    "`{}` is not supported for hidden layers; use sigmoid, tanh or relu",
-                    self.activation
-                ),
-            ));
-        }
+        check_hidden_activation("activation", self.activation)?;
         self.condition.check_activation(self.activation)?;
         self.init.validate()?;
         if self.batch == 0 || self.batch > MAX_BATCH {
@@ -494,6 +483,29 @@ pub(crate) fn parse_json_naming_key<T: DeserializeOwned>(
             "expected a JSON object of settings, e.g. {\"steps\": 1000}",
         )),
         None => Err(ConfigError::new(whole, inner.to_string())),
+    }
+}
+
+/// The activations hidden layers support: every one but the identity (a network of identity
+/// units is linear).
+pub const HIDDEN_ACTIVATIONS: [Activation; 4] = [
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Relu,
+    Activation::Softplus,
+];
+
+/// [`ConfigError`] under `key` unless `a` is one of [`HIDDEN_ACTIVATIONS`].
+pub fn check_hidden_activation(key: &str, a: Activation) -> Result<(), ConfigError> {
+    if HIDDEN_ACTIVATIONS.contains(&a) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            key,
+            format!(
+                "`{a}` is not supported for hidden layers; use sigmoid, tanh, relu or softplus"
+            ),
+        ))
     }
 }
 

@@ -268,12 +268,7 @@ impl SweepConfig {
             })?;
         }
         for &a in &g.activations {
-            if !matches!(a, Activation::Sigmoid | Activation::Tanh | Activation::Relu) {
-                return Err(ConfigError::new(
-                    "grid.activations",
-                    format!("`{a}` is not supported for hidden layers; use sigmoid, tanh or relu"),
-                ));
-            }
+            crate::config::check_hidden_activation("grid.activations", a)?;
         }
         if g.examples == Some(0) {
             return Err(ConfigError::new("grid.examples", "must be ≥ 1 when given"));

@@ -214,7 +214,7 @@ fn config_errors_name_the_key() {
     assert_eq!(key_of(r#"{"condition": "ip:nosuchrule"}"#), "condition");
     assert_eq!(key_of(r#"{"condition": "layernorm"}"#), "condition");
     assert_eq!(key_of(r#"{"init": "gauss:0"}"#), "init");
-    assert_eq!(key_of(r#"{"activation": "softplus"}"#), "activation");
+    assert_eq!(key_of(r#"{"activation": "identity"}"#), "activation");
     assert_eq!(key_of(r#"{"probe_units": [100]}"#), "probe_units");
     assert_eq!(key_of(r#"{"percentiles": [101]}"#), "percentiles");
     assert_eq!(key_of(r#"{"eval_every": 0}"#), "eval_every");
