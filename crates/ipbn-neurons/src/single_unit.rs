@@ -228,12 +228,7 @@ pub fn fixed_point(
 /// the three standard inputs, and infomax-tanh and infomax-logistic on any Gaussian input
 /// (by affine covariance, α = α₀/sd and k = −α·mean).
 pub fn published_fixed_point(rule: &dyn IpRule, input: &InputDist) -> Option<(f64, f64)> {
-    let param = |name: &str| {
-        rule.params()
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.value)
-    };
+    let param = |name: &str| rule.param(name);
     match (rule.id(), *input) {
         ("triesch", inp) if param("mu") == Some(0.1) => match inp {
             InputDist::Gaussian { mean: 0.0, sd: 1.0 } => Some((1.2383, -2.7024)),

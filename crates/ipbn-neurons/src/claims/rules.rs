@@ -559,10 +559,7 @@ fn run_affine_covariance(cases: u32, seed: u64) -> ClaimReport {
 
 /// A parameter value of `rule` by key, or `default`.
 fn param(rule: &dyn IpRule, key: &str, default: f64) -> f64 {
-    rule.params()
-        .iter()
-        .find(|p| p.name == key)
-        .map_or(default, |p| p.value)
+    rule.param(key).unwrap_or(default)
 }
 
 /// BN's gain and bias for `x` (two-pass mean and biased variance), scaled by g* and shifted
