@@ -45,6 +45,8 @@ pub struct FigureOutput {
     pub finding: String,
     /// Paths written (svg, png, json).
     pub files: Vec<PathBuf>,
+    /// The verdicts this figure's runs give on claims of the sources (may be empty).
+    pub verdicts: Vec<crate::stats::Verdict>,
 }
 
 /// One experiment and its drawing.

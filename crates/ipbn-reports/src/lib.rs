@@ -13,3 +13,4 @@ pub mod error;
 pub mod figure;
 pub mod figures;
 pub mod plot;
+pub mod stats;

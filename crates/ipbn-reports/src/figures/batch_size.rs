@@ -289,6 +289,7 @@ impl Experiment for BatchSize {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

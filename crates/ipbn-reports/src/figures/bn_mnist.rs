@@ -359,6 +359,7 @@ impl Experiment for BnMnist {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

@@ -16,7 +16,8 @@
 //!   process-wide memo keyed by their full configuration and data files, so two figures
 //!   that need the same run (`bn-mnist` and `homogenisation`) train it once per process.
 //! * [`record_series`]: one condition's record history over seeds as a mean line with a
-//!   min–max band, each diverged run marked once, where it diverged.
+//!   band of the 95 % confidence interval of the mean, each diverged run marked once, where
+//!   it diverged.
 //! * JSON helpers that never write `null` or a non-finite number, and [`net_fields`], the
 //!   fields every network figure's JSON carries (its data and run seeds).
 
@@ -429,12 +430,13 @@ pub(crate) enum Average {
     /// Arithmetic mean.
     Arithmetic,
     /// Geometric mean (for positive quantities that span decades, drawn on a log axis);
-    /// the band is still min–max.
+    /// the band is the 95 % CI computed on the logarithms.
     Geometric,
 }
 
-/// Mean over `runs` (one value per x each, NaN where missing) with a min–max band, drawn
-/// only where some run has a value. Runs listed in `diverged` as `(x, count)` are marked
+/// Mean over `runs` (one value per x each, NaN where missing) with a band of the 95 %
+/// confidence interval of the mean (Student t over the runs with a value there), drawn only
+/// where some run has a value. Runs listed in `diverged` as `(x, count)` are marked
 /// there once (not at every later point).
 pub(crate) fn summary_series(
     nc: &NetCond,
@@ -456,7 +458,7 @@ pub(crate) fn summary_series(
         .iter()
         .map(|r| r.iter().map(|&v| tf(v)).collect())
         .collect();
-    let s = plot::summarise_runs(x.len(), &t, Spread::MinMax);
+    let s = plot::summarise_runs(x.len(), &t, Spread::Ci95);
     let keep: Vec<usize> = (0..x.len()).filter(|&i| s.mean[i].is_finite()).collect();
     let mut out = Series::new(
         nc.label.clone(),
@@ -648,7 +650,10 @@ mod tests {
         // The point where no run has a value is not drawn.
         assert_eq!(s.x, vec![0.0, 1.0]);
         assert!((s.mean[0] - 10.0).abs() < 1e-9 && (s.mean[1] - 100.0).abs() < 1e-9);
-        assert!((s.lo.as_ref().unwrap()[1] - 10.0).abs() < 1e-9);
+        // The band is the t interval on the logarithms: 10^(2 ± t(0.975, 1)).
+        let t = crate::stats::t_quantile(1);
+        let lo = s.lo.as_ref().unwrap()[1];
+        assert!((lo.log10() - (2.0 - t)).abs() < 1e-9, "{lo}");
         assert_eq!(s.diverged, vec![Diverged { x: 1.5, count: 2 }]);
     }
 

@@ -423,6 +423,7 @@ impl Experiment for Equivalence {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

@@ -51,6 +51,9 @@ pub(crate) struct Produced {
     pub files: Vec<PathBuf>,
     /// The figure's own JSON fields, added to the ones every figure writes.
     pub fields: Fields,
+    /// Verdicts on claims of the sources, computed from this run (written into the
+    /// figure's JSON as `verdicts` and gathered by `ipbn reproduce` into `verdicts.json`).
+    pub verdicts: Vec<crate::stats::Verdict>,
 }
 
 /// Named JSON fields of a figure's file.
@@ -79,6 +82,7 @@ impl<E: Experiment> Figure for E {
             finding,
             mut files,
             fields,
+            verdicts,
         } = self.produce(ctx, &cfg)?;
         let mut json = serde_json::Map::new();
         json.insert("id".into(), json!(E::ID));
@@ -89,6 +93,9 @@ impl<E: Experiment> Figure for E {
         json.insert("config".into(), serde_json::to_value(&cfg)?);
         json.insert("finding".into(), json!(finding));
         json.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
+        if !verdicts.is_empty() {
+            json.insert("verdicts".into(), serde_json::to_value(&verdicts)?);
+        }
         let path = ctx.out_dir.join(format!("{}.json", E::ID));
         plot::write_json_atomic(&path, &Value::Object(json))?;
         files.push(path);
@@ -97,6 +104,7 @@ impl<E: Experiment> Figure for E {
             question: E::QUESTION.to_string(),
             finding,
             files,
+            verdicts,
         })
     }
 }
@@ -183,6 +191,7 @@ mod tests {
                 finding: format!("ran with {cfg}"),
                 files: Vec::new(),
                 fields: vec![("extra", json!([num_text(f64::NAN), num_text(0.5)]))],
+                verdicts: Vec::new(),
             })
         }
     }

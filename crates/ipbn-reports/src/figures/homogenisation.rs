@@ -149,6 +149,7 @@ impl Experiment for Homogenisation {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

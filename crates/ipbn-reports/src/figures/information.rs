@@ -555,6 +555,7 @@ impl Experiment for Information {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

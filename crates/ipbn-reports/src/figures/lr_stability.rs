@@ -435,6 +435,7 @@ impl Experiment for LrStability {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

@@ -363,6 +363,7 @@ impl Experiment for SingleNeuron {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

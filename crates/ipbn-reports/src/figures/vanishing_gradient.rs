@@ -343,6 +343,7 @@ impl Experiment for VanishingGradient {
             finding,
             files,
             fields,
+            verdicts: Vec::new(),
         })
     }
 }

@@ -8,6 +8,20 @@ pub enum Spread {
     MinMax,
     /// Mean ± one (population) standard deviation over the runs.
     Sd,
+    /// The Student-t 95 % confidence interval of the mean over the runs
+    /// ([`crate::stats::mean_ci`]); no band where fewer than two runs have a value.
+    Ci95,
+}
+
+impl Spread {
+    /// What the band is, for legends and captions.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Spread::MinMax => "min–max band",
+            Spread::Sd => "±1 sd band",
+            Spread::Ci95 => "band: 95 % CI of the mean",
+        }
+    }
 }
 
 /// `Some(v)` if `v` is finite.
@@ -64,6 +78,10 @@ pub fn summarise_runs(len: usize, runs: &[Vec<f64>], spread: Spread) -> RunSumma
                 let sd = var.sqrt();
                 (mean - sd, mean + sd)
             }
+            Spread::Ci95 => match crate::stats::mean_ci(&vals) {
+                Some(e) if e.lo.is_finite() => (e.lo, e.hi),
+                _ => (f64::NAN, f64::NAN),
+            },
         };
         out.mean.push(mean);
         out.lo.push(lo);
