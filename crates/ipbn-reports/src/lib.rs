@@ -14,3 +14,4 @@ pub mod figure;
 pub mod figures;
 pub mod plot;
 pub mod stats;
+pub mod tidy;

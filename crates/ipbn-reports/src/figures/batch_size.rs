@@ -290,6 +290,7 @@ impl Experiment for BatchSize {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: Vec::new(),
         })
     }
 }

@@ -360,6 +360,7 @@ impl Experiment for BnMnist {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: runs.tidy(),
         })
     }
 }

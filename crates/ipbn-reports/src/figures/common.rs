@@ -402,6 +402,34 @@ impl CondRuns {
     pub(crate) fn runs_json(&self) -> Value {
         runs_json(&self.configs, &self.outcomes)
     }
+
+    /// Every measurement of every finished run in long format, for `ID.csv`.
+    pub(crate) fn tidy(&self) -> Vec<crate::tidy::TidyRow> {
+        let n = self.seeds.len();
+        self.outcomes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| tidy_rows(&self.conds[i / n].label, o, &[]))
+            .collect()
+    }
+}
+
+/// The measurements of one run in long format (none if the trainer rejected it), its
+/// outcome `finished` or `diverged`, with `extra` grid keys.
+pub(crate) fn tidy_rows(
+    label: &str,
+    outcome: &Outcome,
+    extra: &[(String, String)],
+) -> Vec<crate::tidy::TidyRow> {
+    match outcome {
+        Outcome::Ran(r) => crate::tidy::run_rows(
+            label,
+            r,
+            if r.diverged { "diverged" } else { "finished" },
+            extra,
+        ),
+        Outcome::Invalid(_) => Vec::new(),
+    }
 }
 
 /// The value of `f` at each of `steps` for one run (NaN where the run has no record, e.g.

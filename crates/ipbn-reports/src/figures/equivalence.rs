@@ -424,6 +424,7 @@ impl Experiment for Equivalence {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: Vec::new(),
         })
     }
 }

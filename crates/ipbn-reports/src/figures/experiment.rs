@@ -54,6 +54,9 @@ pub(crate) struct Produced {
     /// Verdicts on claims of the sources, computed from this run (written into the
     /// figure's JSON as `verdicts` and gathered by `ipbn reproduce` into `verdicts.json`).
     pub verdicts: Vec<crate::stats::Verdict>,
+    /// The figure's measurements in long format, written to `ID.csv` (see
+    /// [`crate::tidy`]); network figures add [`crate::tidy::run_rows`] of every run.
+    pub tidy: Vec<crate::tidy::TidyRow>,
 }
 
 /// Named JSON fields of a figure's file.
@@ -83,6 +86,7 @@ impl<E: Experiment> Figure for E {
             mut files,
             fields,
             verdicts,
+            tidy,
         } = self.produce(ctx, &cfg)?;
         let mut json = serde_json::Map::new();
         json.insert("id".into(), json!(E::ID));
@@ -99,6 +103,11 @@ impl<E: Experiment> Figure for E {
         let path = ctx.out_dir.join(format!("{}.json", E::ID));
         plot::write_json_atomic(&path, &Value::Object(json))?;
         files.push(path);
+        if !tidy.is_empty() {
+            let csv = ctx.out_dir.join(format!("{}.csv", E::ID));
+            crate::tidy::write_csv(&csv, E::ID, &tidy)?;
+            files.push(csv);
+        }
         Ok(FigureOutput {
             id: E::ID.to_string(),
             question: E::QUESTION.to_string(),
@@ -192,6 +201,7 @@ mod tests {
                 files: Vec::new(),
                 fields: vec![("extra", json!([num_text(f64::NAN), num_text(0.5)]))],
                 verdicts: Vec::new(),
+                tidy: Vec::new(),
             })
         }
     }

@@ -150,6 +150,7 @@ impl Experiment for Homogenisation {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: Vec::new(),
         })
     }
 }

@@ -556,6 +556,7 @@ impl Experiment for Information {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: Vec::new(),
         })
     }
 }

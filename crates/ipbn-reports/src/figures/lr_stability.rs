@@ -436,6 +436,7 @@ impl Experiment for LrStability {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: Vec::new(),
         })
     }
 }

@@ -364,6 +364,7 @@ impl Experiment for SingleNeuron {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: Vec::new(),
         })
     }
 }

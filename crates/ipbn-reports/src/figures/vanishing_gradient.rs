@@ -344,6 +344,7 @@ impl Experiment for VanishingGradient {
             files,
             fields,
             verdicts: Vec::new(),
+            tidy: runs.tidy(),
         })
     }
 }
