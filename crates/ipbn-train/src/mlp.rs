@@ -37,7 +37,7 @@ use crate::error::{ConfigError, Result};
 use crate::init::Init;
 use ipbn_math::kernels;
 use ipbn_math::{Activation, Real};
-use ipbn_neurons::{BatchNorm, IpLayer, IpLayerConfig, IpRule, Mode, NeuronError, StepKind};
+use ipbn_neurons::{BatchNorm, IpLayer, IpLayerConfig, IpRule, Layer, Mode, NeuronError, StepKind};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Zip};
 use ndarray_rand::rand::Rng;
@@ -526,7 +526,7 @@ impl<T: Real> Mlp<T> {
                 Norm::Ip { ip, .. } => {
                     let b = layer.dense.b.as_ref().expect("IP layers have a bias");
                     kernels::add_rows(zs, sl(b));
-                    ip.forward_into(z.view(), mode, y.view_mut());
+                    ip.forward_into(z.view(), mode, y.view_mut())?;
                 }
             }
         }
@@ -609,12 +609,12 @@ impl<T: Real> Mlp<T> {
                 }
                 Norm::Bn { bn, st } => {
                     kernels::scale_by_slope(act, rows(&y), rows_mut(&mut gy));
-                    bn.backward_into(gy.view(), gz.view_mut());
+                    bn.backward_into(gy.view(), gz.view_mut())?;
                     st.dg.assign(&bn.grad_gamma());
                     st.db.assign(&bn.grad_beta());
                 }
                 Norm::Ip { ip, st } => {
-                    ip.backward_into(gy.view(), gz.view_mut());
+                    ip.backward_into(gy.view(), gz.view_mut())?;
                     if let Some(st) = st {
                         let (dg, db) = ip
                             .affine_grads()
