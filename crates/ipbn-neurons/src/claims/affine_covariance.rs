@@ -2,7 +2,7 @@
 //! covariantly.
 
 use super::rule_common::{
-    build, newton2, normal_batch, outputs, params_strategy, registered, Family,
+    build, newton2, normal_batch, outputs, params_strategy, registered, worst_over, Family,
 };
 use super::{run_property, Claim, ClaimReport};
 use crate::registry::RuleDef;
@@ -101,12 +101,11 @@ pub(super) fn affine_covariance_with(defs: &[RuleDef], cases: u32, seed: u64) ->
         strategy,
         |(t, n, m, sd, alpha, k, ln_s, c, data_seed): &AffineCase| {
             let x = normal_batch(*data_seed, *n, *m, *sd);
-            defs.iter()
-                .map(|d| match affine_rule(d, t) {
-                    Some(r) => affine_error(r.as_ref(), &x, *alpha, *k, ln_s.exp(), *c),
-                    None => f64::INFINITY,
-                })
-                .fold(0.0, f64::max)
+            worst_over(
+                defs,
+                |d| affine_rule(d, t),
+                |r| affine_error(r, &x, *alpha, *k, ln_s.exp(), *c),
+            )
         },
     )
 }

@@ -1,6 +1,8 @@
 //! `moment-matching-is-bn`: the moment-matching rule reaches BN's gain and bias.
 
-use super::rule_common::{build, normal_batch, outputs, params_strategy, registered, Family};
+use super::rule_common::{
+    build, normal_batch, outputs, params_strategy, registered, worst_over, Family,
+};
 use super::{run_property, Claim, ClaimReport};
 use crate::registry::RuleDef;
 use crate::IpRule;
@@ -114,12 +116,11 @@ pub(super) fn moment_is_bn_with(defs: &[RuleDef], cases: u32, seed: u64) -> Clai
             let batches: Vec<Array1<f64>> = (0..*p)
                 .map(|i| normal_batch(data_seed.wrapping_add(i as u64), *n, *m, *sd))
                 .collect();
-            defs.iter()
-                .map(|d| match build(d, t) {
-                    Some(r) => moment_error(r.as_ref(), &batches, *a0, *k0, *lambda),
-                    None => f64::INFINITY,
-                })
-                .fold(0.0, f64::max)
+            worst_over(
+                defs,
+                |d| build(d, t),
+                |r| moment_error(r, &batches, *a0, *k0, *lambda),
+            )
         },
     )
 }

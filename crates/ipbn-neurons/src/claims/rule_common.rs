@@ -59,6 +59,18 @@ pub(super) fn build(def: &RuleDef, t: &Option<Vec<f64>>) -> Option<Arc<dyn IpRul
     }
 }
 
+/// The largest `error` over the rules of `defs`, each built by `make` (infinite for a rule that
+/// does not build).
+pub(super) fn worst_over(
+    defs: &[RuleDef],
+    make: impl Fn(&RuleDef) -> Option<Arc<dyn IpRule>>,
+    error: impl Fn(&dyn IpRule) -> f64,
+) -> f64 {
+    defs.iter()
+        .map(|d| make(d).map_or(f64::INFINITY, |r| error(r.as_ref())))
+        .fold(0.0, f64::max)
+}
+
 /// `n` samples of N(m, s²) from a ChaCha generator seeded with `seed`.
 pub(super) fn normal_batch(seed: u64, n: usize, m: f64, s: f64) -> Array1<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -1,6 +1,8 @@
 //! `rule-is-gradient`: every KL rule's direction is the gradient of its objective G(α, k).
 
-use super::rule_common::{build, normal_batch, outputs, params_strategy, registered, Family};
+use super::rule_common::{
+    build, normal_batch, outputs, params_strategy, registered, worst_over, Family,
+};
 use super::{run_property, Claim, ClaimReport};
 use crate::registry::RuleDef;
 use crate::{IpRule, TargetDensity};
@@ -94,12 +96,7 @@ pub(super) fn rule_is_gradient_with(defs: &[RuleDef], cases: u32, seed: u64) -> 
         strategy,
         |(t, n, m, s, alpha, k, data_seed): &GradCase| {
             let x = normal_batch(*data_seed, *n, *m, *s);
-            defs.iter()
-                .map(|d| match build(d, t) {
-                    Some(r) => gradient_error(r.as_ref(), &x, *alpha, *k),
-                    None => f64::INFINITY,
-                })
-                .fold(0.0, f64::max)
+            worst_over(defs, |d| build(d, t), |r| gradient_error(r, &x, *alpha, *k))
         },
     )
 }

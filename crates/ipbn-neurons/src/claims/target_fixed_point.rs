@@ -1,6 +1,6 @@
 //! `target-fixed-point`: the target density is a fixed point of every KL rule's Δk.
 
-use super::rule_common::{build, direction1, params_strategy, registered, Family};
+use super::rule_common::{build, direction1, params_strategy, registered, worst_over, Family};
 use super::{run_property, Claim, ClaimReport};
 use crate::registry::RuleDef;
 use crate::IpRule;
@@ -49,11 +49,7 @@ pub(super) fn target_fixed_point_with(defs: &[RuleDef], cases: u32, seed: u64) -
         cases,
         seed,
         params_strategy(),
-        |t: &Option<Vec<f64>>| {
-            defs.iter()
-                .map(|d| build(d, t).map_or(f64::INFINITY, |r| target_error(r.as_ref())))
-                .fold(0.0, f64::max)
-        },
+        |t: &Option<Vec<f64>>| worst_over(defs, |d| build(d, t), target_error),
     )
 }
 
