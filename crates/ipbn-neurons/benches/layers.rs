@@ -3,7 +3,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use ipbn_math::Activation;
 use ipbn_neurons::rules::InfomaxLogistic;
-use ipbn_neurons::{BatchNorm, IpLayer, IpLayerConfig, Mode, StepKind};
+use ipbn_neurons::{BatchNorm, IpLayer, IpLayerConfig, Layer, Mode, StepKind};
 use ndarray::Array2;
 use ndarray_rand::rand::SeedableRng;
 use ndarray_rand::rand_distr::Normal;
@@ -31,7 +31,8 @@ fn batchnorm(c: &mut Criterion) {
         b.iter(|| {
             bn.forward_into(black_box(x.view()), Mode::Train, out.view_mut())
                 .unwrap();
-            bn.backward_into(black_box(g.view()), gx.view_mut());
+            bn.backward_into(black_box(g.view()), gx.view_mut())
+                .unwrap();
             black_box(gx[[0, 0]])
         })
     });
@@ -58,8 +59,10 @@ fn ip_layer(c: &mut Criterion) {
             &format!("ip layer forward+backward+adapt 60x100 f32 ({name})"),
             |b| {
                 b.iter(|| {
-                    ip.forward_into(black_box(x.view()), Mode::Train, out.view_mut());
-                    ip.backward_into(black_box(g.view()), gx.view_mut());
+                    ip.forward_into(black_box(x.view()), Mode::Train, out.view_mut())
+                        .unwrap();
+                    ip.backward_into(black_box(g.view()), gx.view_mut())
+                        .unwrap();
                     ip.adapt();
                     black_box(gx[[0, 0]])
                 })

@@ -28,9 +28,17 @@
 //! In the IP view (models.md §1) training-mode BN is `γ(α_B x + k_B) + β` with
 //! `α_B = 1/√(σ²_B + ε)` and `k_B = −μ_B α_B`; [`BatchNorm::batch_gain_bias`] returns them.
 
+use crate::layer::{self, with_contiguous_mut, Layer, Names};
 use crate::{Mode, NeuronError};
 use ipbn_math::Real;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+
+/// How batch normalisation names itself in shape errors.
+const NAMES: Names = Names {
+    layer: "batch norm",
+    unit: "feature",
+    lead: "gamma",
+};
 
 /// Batch normalisation over the rows (samples) of a `(batch, features)` matrix, with a learned
 /// scale γ and shift β per feature. No activation: the network applies θ afterwards.
@@ -152,21 +160,6 @@ fn check_eps(eps: f64) -> Result<(), NeuronError> {
     } else {
         Err(out_of_range("eps", eps, "[0, inf), default 1e-5"))
     }
-}
-
-/// Runs `f` on `out` as one row-major slice: in place when `out` is in standard layout (the
-/// usual case, no copy), otherwise through a temporary that is copied back.
-pub(crate) fn with_contiguous_mut<T: Real>(
-    mut out: ArrayViewMut2<'_, T>,
-    f: impl FnOnce(&mut [T]),
-) {
-    if let Some(s) = out.as_slice_mut() {
-        f(s);
-        return;
-    }
-    let mut tmp = Array2::zeros(out.raw_dim());
-    f(tmp.as_slice_mut().expect("a new array is contiguous"));
-    out.assign(&tmp);
 }
 
 /// `1/√(var + eps)`, or 0 when `var + eps` is 0 (a constant feature with `eps = 0`, whose
@@ -362,57 +355,15 @@ impl<T: Real> BatchNorm<T> {
     /// Checks that the parameter vectors, `x` and `out` agree in size.
     fn check_shapes(&self, x: (usize, usize), out: (usize, usize)) -> Result<(), NeuronError> {
         let n = self.features();
-        for (name, len) in [
-            ("beta", self.beta.len()),
-            ("running_mean", self.running_mean.len()),
-            ("running_var", self.running_var.len()),
-        ] {
-            if len != n {
-                return Err(NeuronError::Shape(format!(
-                    "batch norm has {n} features (gamma) but `{name}` has {len} entries; \
-                     give every parameter vector one entry per feature"
-                )));
-            }
-        }
-        if x.1 != n {
-            return Err(NeuronError::Shape(format!(
-                "batch norm has {n} features but the input has {} columns; pass a \
-                 (batch, {n}) matrix",
-                x.1
-            )));
-        }
-        if out != x {
-            return Err(NeuronError::Shape(format!(
-                "output buffer is {:?} but the input is {:?}; give both the same shape",
-                out, x
-            )));
-        }
-        Ok(())
-    }
-
-    /// Normalises `x` into `out` (same shape). In `Mode::Train` uses batch statistics, caches
-    /// what `backward_into` needs and updates the running estimates; errors if batch < 2.
-    ///
-    /// Errors: [`NeuronError::BatchTooSmall`] for fewer than 2 rows in training mode,
-    /// [`NeuronError::Shape`] if `x` does not have one column per feature or `out` differs
-    /// from `x` in shape, [`NeuronError::ParamOutOfRange`] for a momentum outside [0, 1], a
-    /// negative or non-finite eps, or (inference) a running variance with
-    /// `running_var + eps < 0`. Nothing is changed when an error is returned.
-    pub fn forward_into(
-        &mut self,
-        x: ArrayView2<'_, T>,
-        mode: Mode,
-        out: ArrayViewMut2<'_, T>,
-    ) -> Result<(), NeuronError> {
-        self.check_shapes(x.dim(), out.dim())?;
-        check_eps(self.eps)?;
-        match mode {
-            Mode::Train => {
-                check_momentum(self.momentum)?;
-                self.forward_train(x, out)
-            }
-            Mode::Eval => self.forward_eval(x, out),
-        }
+        NAMES.check_params(
+            n,
+            &[
+                ("beta", self.beta.len()),
+                ("running_mean", self.running_mean.len()),
+                ("running_var", self.running_var.len()),
+            ],
+        )?;
+        NAMES.check_io(n, x, out)
     }
 
     fn forward_train(
@@ -486,78 +437,14 @@ impl<T: Real> BatchNorm<T> {
         Ok(())
     }
 
-    /// Allocating form of [`BatchNorm::forward_into`].
+    /// Allocating form of [`Layer::forward_into`]: the output in a new matrix.
     pub fn forward(&mut self, x: ArrayView2<'_, T>, mode: Mode) -> Result<Array2<T>, NeuronError> {
-        let mut out = Array2::zeros(x.raw_dim());
-        self.forward_into(x, mode, out.view_mut())?;
-        Ok(out)
+        layer::forward_new(self, x, mode)
     }
 
-    /// Checked form of [`BatchNorm::backward_into`]: errors with [`NeuronError::Shape`] if no
-    /// training forward has run yet or if `grad_out` or `grad_x` does not have the shape of
-    /// that forward's input. Nothing is changed when an error is returned.
-    pub fn try_backward_into(
-        &mut self,
-        grad_out: ArrayView2<'_, T>,
-        grad_x: ArrayViewMut2<'_, T>,
-    ) -> Result<(), NeuronError> {
-        let c = &mut self.cache;
-        let n = c.inv_std.len();
-        let want = (c.rows, n);
-        if c.rows == 0 {
-            return Err(NeuronError::Shape(String::from(
-                "batch norm backward called before any training forward; run forward in \
-                 Mode::Train first",
-            )));
-        }
-        if grad_out.dim() != want || grad_x.dim() != want {
-            return Err(NeuronError::Shape(format!(
-                "batch norm backward got grad_out {:?} and grad_x {:?}, but the last training \
-                 forward had input {:?}; pass gradients of that forward's output",
-                grad_out.dim(),
-                grad_x.dim(),
-                want
-            )));
-        }
-        let m = c.rows as f64;
-        let gc = grad_out.as_standard_layout();
-        let gs = gc.as_slice().expect("standard layout is contiguous");
-        // Σ g and Σ g x̂ per feature, row by row.
-        grad_sums(gs, &c.xhat, &mut c.s1, &mut c.s2);
-        for j in 0..n {
-            c.grad_beta[j] = T::c(c.s1[j]);
-            c.grad_gamma[j] = T::c(c.s2[j]);
-            c.s1[j] /= m;
-            c.s2[j] /= m;
-        }
-        // ∂L/∂x_i = γ/√(σ²+ε) · (g_i − mean(g) − x̂_i mean(g x̂)).
-        let (mg, mgx, coef, xhat) = (&c.s1, &c.s2, &c.coef, &c.xhat);
-        with_contiguous_mut(grad_x, |dxs| grad_input_rows(gs, xhat, dxs, mg, mgx, coef));
-        Ok(())
-    }
-
-    /// Back-propagates `grad_out = ∂L/∂out` of the last training forward: writes ∂L/∂x into
-    /// `grad_x` and stores ∂L/∂γ, ∂L/∂β (read them with `grad_gamma`/`grad_beta`).
-    ///
-    /// Uses Ioffe & Szegedy's formulas with the γ of the forward pass:
-    /// `∂L/∂γ = Σ g x̂`, `∂L/∂β = Σ g`,
-    /// `∂L/∂x_i = γ/(m √(σ²_B + ε)) (m g_i − Σ g − x̂_i Σ g x̂)`.
-    ///
-    /// # Panics
-    ///
-    /// If no training forward has run or the shapes differ from that forward's input (a
-    /// programming error); [`BatchNorm::try_backward_into`] returns the error instead.
-    pub fn backward_into(&mut self, grad_out: ArrayView2<'_, T>, grad_x: ArrayViewMut2<'_, T>) {
-        if let Err(e) = self.try_backward_into(grad_out, grad_x) {
-            panic!("{e}");
-        }
-    }
-
-    /// Allocating form of [`BatchNorm::backward_into`].
-    pub fn backward(&mut self, grad_out: ArrayView2<'_, T>) -> Array2<T> {
-        let mut g = Array2::zeros(grad_out.raw_dim());
-        self.backward_into(grad_out, g.view_mut());
-        g
+    /// Allocating form of [`Layer::backward_into`]: ∂L/∂x in a new matrix.
+    pub fn backward(&mut self, grad_out: ArrayView2<'_, T>) -> Result<Array2<T>, NeuronError> {
+        layer::backward_new(self, grad_out)
     }
 
     /// ∂L/∂γ from the last backward (zeros before the first backward).
@@ -586,6 +473,68 @@ impl<T: Real> BatchNorm<T> {
     }
 }
 
+impl<T: Real> Layer<T> for BatchNorm<T> {
+    /// Normalises `x` into `out` (same shape). In `Mode::Train` uses batch statistics, caches
+    /// what `backward_into` needs and updates the running estimates; errors if batch < 2.
+    ///
+    /// Errors: [`NeuronError::BatchTooSmall`] for fewer than 2 rows in training mode,
+    /// [`NeuronError::Shape`] if `x` does not have one column per feature or `out` differs
+    /// from `x` in shape, [`NeuronError::ParamOutOfRange`] for a momentum outside [0, 1], a
+    /// negative or non-finite eps, or (inference) a running variance with
+    /// `running_var + eps < 0`. Nothing is changed when an error is returned.
+    fn forward_into(
+        &mut self,
+        x: ArrayView2<'_, T>,
+        mode: Mode,
+        out: ArrayViewMut2<'_, T>,
+    ) -> Result<(), NeuronError> {
+        self.check_shapes(x.dim(), out.dim())?;
+        check_eps(self.eps)?;
+        match mode {
+            Mode::Train => {
+                check_momentum(self.momentum)?;
+                self.forward_train(x, out)
+            }
+            Mode::Eval => self.forward_eval(x, out),
+        }
+    }
+
+    /// Back-propagates `grad_out = ∂L/∂out` of the last training forward: writes ∂L/∂x into
+    /// `grad_x` and stores ∂L/∂γ, ∂L/∂β (read them with `grad_gamma`/`grad_beta`).
+    ///
+    /// Uses Ioffe & Szegedy's formulas with the γ of the forward pass:
+    /// `∂L/∂γ = Σ g x̂`, `∂L/∂β = Σ g`,
+    /// `∂L/∂x_i = γ/(m √(σ²_B + ε)) (m g_i − Σ g − x̂_i Σ g x̂)`.
+    ///
+    /// Errors with [`NeuronError::Shape`] if no training forward has run yet or if `grad_out`
+    /// or `grad_x` does not have the shape of that forward's input. Nothing is changed when an
+    /// error is returned.
+    fn backward_into(
+        &mut self,
+        grad_out: ArrayView2<'_, T>,
+        grad_x: ArrayViewMut2<'_, T>,
+    ) -> Result<(), NeuronError> {
+        let c = &mut self.cache;
+        let n = c.inv_std.len();
+        NAMES.check_backward((c.rows, n), grad_out.dim(), grad_x.dim())?;
+        let m = c.rows as f64;
+        let gc = grad_out.as_standard_layout();
+        let gs = gc.as_slice().expect("standard layout is contiguous");
+        // Σ g and Σ g x̂ per feature, row by row.
+        grad_sums(gs, &c.xhat, &mut c.s1, &mut c.s2);
+        for j in 0..n {
+            c.grad_beta[j] = T::c(c.s1[j]);
+            c.grad_gamma[j] = T::c(c.s2[j]);
+            c.s1[j] /= m;
+            c.s2[j] /= m;
+        }
+        // ∂L/∂x_i = γ/√(σ²+ε) · (g_i − mean(g) − x̂_i mean(g x̂)).
+        let (mg, mgx, coef, xhat) = (&c.s1, &c.s2, &c.coef, &c.xhat);
+        with_contiguous_mut(grad_x, |dxs| grad_input_rows(gs, xhat, dxs, mg, mgx, coef));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,7 +548,7 @@ mod tests {
         let mut gx = Array2::zeros((8, 5));
         bn.forward_into(x.view(), Mode::Train, out.view_mut())
             .unwrap();
-        bn.backward_into(out.view(), gx.view_mut());
+        bn.backward_into(out.view(), gx.view_mut()).unwrap();
         let ptrs = (
             bn.cache.xhat.as_ptr(),
             bn.cache.s1.as_ptr(),
@@ -609,7 +558,7 @@ mod tests {
         for _ in 0..3 {
             bn.forward_into(x.view(), Mode::Train, out.view_mut())
                 .unwrap();
-            bn.backward_into(out.view(), gx.view_mut());
+            bn.backward_into(out.view(), gx.view_mut()).unwrap();
             bn.forward_into(x.view(), Mode::Eval, out.view_mut())
                 .unwrap();
         }
@@ -639,7 +588,7 @@ mod tests {
             .unwrap();
         let mut g = Array2::zeros((3, 3));
         assert!(bn
-            .try_backward_into(Array2::zeros((3, 3)).view(), g.view_mut())
+            .backward_into(Array2::zeros((3, 3)).view(), g.view_mut())
             .is_err());
         assert_eq!(bn.normalized().dim(), (0, 3));
     }

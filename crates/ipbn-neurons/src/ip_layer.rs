@@ -3,8 +3,9 @@
 //! Each unit j has its own gain α_j and bias k_j and computes `u = α x + k` from its net input
 //! x. Without `affine` the output is `y = θ(u)`; with `affine` a learned scale and shift follow,
 //! `v = γ u + β`, `y = θ(v)` (models.md §1, "IP + error-driven"). α and k change only through
-//! the IP rule ([`IpLayer::adapt`]); γ and β learn by backprop ([`IpLayer::backward_into`]
-//! returns their gradients, the caller's optimiser applies them).
+//! the IP rule ([`IpLayer::adapt`]); γ and β learn by backprop ([`Layer::backward_into`]
+//! stores their gradients, [`IpLayer::affine_grads`] returns them, the caller's optimiser
+//! applies them).
 //!
 //! # Keeping α positive
 //!
@@ -13,12 +14,19 @@
 //! [`MIN_ALPHA`]); if the rule's direction or the resulting change is not finite, that unit's
 //! α and k are left unchanged for this step. So α and k never become NaN or infinite.
 
-use crate::batchnorm::with_contiguous_mut;
+use crate::layer::{self, with_contiguous_mut, Layer, Names};
 use crate::{IpRule, Mode, NeuronError, StepKind, StepState};
 use ipbn_math::kernels;
 use ipbn_math::{Activation, Real};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use std::sync::Arc;
+
+/// How the IP layer names itself in shape errors.
+const NAMES: Names = Names {
+    layer: "IP layer",
+    unit: "unit",
+    lead: "alpha",
+};
 
 /// The smallest gain [`IpLayer::adapt`] leaves after a step that would have made α ≤ 0.
 pub const MIN_ALPHA: f64 = 1e-30;
@@ -376,177 +384,18 @@ impl<T: Real> IpLayer<T> {
                 )))
             }
         };
-        for (name, len) in [("k", self.k.len()), ("gamma", g_len), ("beta", b_len)] {
-            if len != n {
-                return Err(NeuronError::Shape(format!(
-                    "IP layer has {n} units (alpha) but `{name}` has {len} entries; give every \
-                     parameter vector one entry per unit"
-                )));
-            }
-        }
-        if x.1 != n {
-            return Err(NeuronError::Shape(format!(
-                "IP layer has {n} units but the input has {} columns; pass a (batch, {n}) matrix",
-                x.1
-            )));
-        }
-        if out != x {
-            return Err(NeuronError::Shape(format!(
-                "output buffer is {out:?} but the input is {x:?}; give both the same shape"
-            )));
-        }
-        Ok(())
+        NAMES.check_params(n, &[("k", self.k.len()), ("gamma", g_len), ("beta", b_len)])?;
+        NAMES.check_io(n, x, out)
     }
 
-    /// Checked form of [`IpLayer::forward_into`]: errors with [`NeuronError::Shape`] if `x`
-    /// does not have one column per unit, `out` differs from `x` in shape, or a parameter
-    /// vector has the wrong length. Nothing is changed when an error is returned.
-    pub fn try_forward_into(
-        &mut self,
-        x: ArrayView2<'_, T>,
-        mode: Mode,
-        out: ArrayViewMut2<'_, T>,
-    ) -> Result<(), NeuronError> {
-        self.check_shapes(x.dim(), out.dim())?;
-        let (m, n) = x.dim();
-        let act = self.activation;
-        let xc = x.as_standard_layout();
-        let xs = xc.as_slice().expect("standard layout is contiguous");
-        let c = &mut self.cache;
-        // Parameters as contiguous slices (n values, copied into reused buffers).
-        c.pa.clear();
-        c.pa.extend(self.alpha.iter().copied());
-        c.pk.clear();
-        c.pk.extend(self.k.iter().copied());
-        let affine = match (&self.gamma, &self.beta) {
-            (Some(g), Some(b)) => {
-                c.pg.clear();
-                c.pg.extend(g.iter().copied());
-                c.pb.clear();
-                c.pb.extend(b.iter().copied());
-                true
-            }
-            _ => false,
-        };
-        let (pa, pk, pg, pb) = (&c.pa, &c.pk, &c.pg, &c.pb);
-        if mode == Mode::Eval {
-            with_contiguous_mut(out, |os| eval_rows(act, xs, os, pa, pk, pg, pb));
-            return Ok(());
-        }
-        // Training: cache x, θ′(v), u (affine), θ(αx + k) (for adapt), and γα.
-        c.rows = m;
-        c.units = n;
-        c.affine = affine;
-        c.x.clear();
-        c.x.extend_from_slice(xs);
-        c.dact.resize(m * n, T::zero());
-        c.y.resize(m * n, T::zero());
-        c.ak.clear();
-        c.ak.extend(pa.iter().copied().zip(pk.iter().copied()));
-        c.scale.clear();
-        if affine {
-            c.scale.extend(pg.iter().zip(pa).map(|(&g, &a)| g * a));
-            c.u.resize(m * n, T::zero());
-        } else {
-            c.scale.extend_from_slice(pa);
-            c.u.clear();
-        }
-        let (dact, u_cache, y_cache) = (&mut c.dact, &mut c.u, &mut c.y);
-        with_contiguous_mut(out, |os| {
-            train_rows(act, xs, os, pa, pk, pg, pb, dact, u_cache, y_cache)
-        });
-        Ok(())
+    /// Allocating form of [`Layer::forward_into`]: the output in a new matrix.
+    pub fn forward(&mut self, x: ArrayView2<'_, T>, mode: Mode) -> Result<Array2<T>, NeuronError> {
+        layer::forward_new(self, x, mode)
     }
 
-    /// Computes y for the `(batch, units)` net inputs `x` into `out`. In `Mode::Train` caches
-    /// x, u (and what backward and adapt need).
-    ///
-    /// # Panics
-    ///
-    /// On a shape mismatch (a programming error); [`IpLayer::try_forward_into`] returns the
-    /// error instead.
-    pub fn forward_into(&mut self, x: ArrayView2<'_, T>, mode: Mode, out: ArrayViewMut2<'_, T>) {
-        if let Err(e) = self.try_forward_into(x, mode, out) {
-            panic!("{e}");
-        }
-    }
-
-    /// Allocating form of [`IpLayer::forward_into`].
-    pub fn forward(&mut self, x: ArrayView2<'_, T>, mode: Mode) -> Array2<T> {
-        let mut out = Array2::zeros(x.raw_dim());
-        self.forward_into(x, mode, out.view_mut());
-        out
-    }
-
-    /// Checked form of [`IpLayer::backward_into`]: errors with [`NeuronError::Shape`] if no
-    /// training forward has run or the gradients do not have that forward's shape.
-    pub fn try_backward_into(
-        &mut self,
-        grad_out: ArrayView2<'_, T>,
-        mut grad_x: ArrayViewMut2<'_, T>,
-    ) -> Result<(), NeuronError> {
-        let c = &mut self.cache;
-        let want = (c.rows, c.units);
-        if c.rows == 0 {
-            return Err(NeuronError::Shape(String::from(
-                "IP layer backward called before any training forward; run forward in \
-                 Mode::Train first",
-            )));
-        }
-        if grad_out.dim() != want || grad_x.dim() != want {
-            return Err(NeuronError::Shape(format!(
-                "IP layer backward got grad_out {:?} and grad_x {:?}, but the last training \
-                 forward had input {want:?}; pass gradients of that forward's output",
-                grad_out.dim(),
-                grad_x.dim()
-            )));
-        }
-        let n = c.units;
-        let affine = c.affine;
-        if affine {
-            c.s1.resize(n, 0.0);
-            c.s2.resize(n, 0.0);
-        }
-        let gc = grad_out.as_standard_layout();
-        let gs = gc.as_slice().expect("standard layout is contiguous");
-        let (dact, scale, u, s1, s2) = (&c.dact, &c.scale, &c.u, &mut c.s1, &mut c.s2);
-        with_contiguous_mut(grad_x.view_mut(), |dxs| {
-            backward_rows(gs, dxs, dact, scale, affine, u, s1, s2)
-        });
-        if affine {
-            if c.grad_beta.len() != n {
-                c.grad_beta = Array1::zeros(n);
-                c.grad_gamma = Array1::zeros(n);
-            }
-            for j in 0..n {
-                c.grad_beta[j] = T::c(c.s1[j]);
-                c.grad_gamma[j] = T::c(c.s2[j]);
-            }
-        }
-        Ok(())
-    }
-
-    /// ∂L/∂x = ∂L/∂y · θ′ · (γ) · α for the last training forward, written into `grad_x`;
-    /// stores ∂L/∂γ, ∂L/∂β when affine.
-    ///
-    /// Uses θ′, γ and α as they were in that forward, so an `adapt` in between does not change
-    /// the result. ∂L/∂γ = Σ ∂L/∂y θ′(v) u and ∂L/∂β = Σ ∂L/∂y θ′(v), summed in f64.
-    ///
-    /// # Panics
-    ///
-    /// If no training forward has run or the shapes differ (a programming error);
-    /// [`IpLayer::try_backward_into`] returns the error instead.
-    pub fn backward_into(&mut self, grad_out: ArrayView2<'_, T>, grad_x: ArrayViewMut2<'_, T>) {
-        if let Err(e) = self.try_backward_into(grad_out, grad_x) {
-            panic!("{e}");
-        }
-    }
-
-    /// Allocating form of [`IpLayer::backward_into`].
-    pub fn backward(&mut self, grad_out: ArrayView2<'_, T>) -> Array2<T> {
-        let mut g = Array2::zeros(grad_out.raw_dim());
-        self.backward_into(grad_out, g.view_mut());
-        g
+    /// Allocating form of [`Layer::backward_into`]: ∂L/∂x in a new matrix.
+    pub fn backward(&mut self, grad_out: ArrayView2<'_, T>) -> Result<Array2<T>, NeuronError> {
+        layer::backward_new(self, grad_out)
     }
 
     /// ∂L/∂γ and ∂L/∂β from the last backward (None without affine; zeros before the first
@@ -623,6 +472,112 @@ impl<T: Real> IpLayer<T> {
             };
             self.k[j] = new_k;
         }
+    }
+}
+
+impl<T: Real> Layer<T> for IpLayer<T> {
+    /// Computes y for the `(batch, units)` net inputs `x` into `out`. In `Mode::Train`
+    /// caches x, θ′, u (with affine) and θ(αx + k), what backward and adapt need.
+    ///
+    /// Errors with [`NeuronError::Shape`] if `x` does not have one column per unit, `out`
+    /// differs from `x` in shape, or a parameter vector has the wrong length. Nothing is
+    /// changed when an error is returned.
+    fn forward_into(
+        &mut self,
+        x: ArrayView2<'_, T>,
+        mode: Mode,
+        out: ArrayViewMut2<'_, T>,
+    ) -> Result<(), NeuronError> {
+        self.check_shapes(x.dim(), out.dim())?;
+        let (m, n) = x.dim();
+        let act = self.activation;
+        let xc = x.as_standard_layout();
+        let xs = xc.as_slice().expect("standard layout is contiguous");
+        let c = &mut self.cache;
+        // Parameters as contiguous slices (n values, copied into reused buffers).
+        c.pa.clear();
+        c.pa.extend(self.alpha.iter().copied());
+        c.pk.clear();
+        c.pk.extend(self.k.iter().copied());
+        let affine = match (&self.gamma, &self.beta) {
+            (Some(g), Some(b)) => {
+                c.pg.clear();
+                c.pg.extend(g.iter().copied());
+                c.pb.clear();
+                c.pb.extend(b.iter().copied());
+                true
+            }
+            _ => false,
+        };
+        let (pa, pk, pg, pb) = (&c.pa, &c.pk, &c.pg, &c.pb);
+        if mode == Mode::Eval {
+            with_contiguous_mut(out, |os| eval_rows(act, xs, os, pa, pk, pg, pb));
+            return Ok(());
+        }
+        // Training: cache x, θ′(v), u (affine), θ(αx + k) (for adapt), and γα.
+        c.rows = m;
+        c.units = n;
+        c.affine = affine;
+        c.x.clear();
+        c.x.extend_from_slice(xs);
+        c.dact.resize(m * n, T::zero());
+        c.y.resize(m * n, T::zero());
+        c.ak.clear();
+        c.ak.extend(pa.iter().copied().zip(pk.iter().copied()));
+        c.scale.clear();
+        if affine {
+            c.scale.extend(pg.iter().zip(pa).map(|(&g, &a)| g * a));
+            c.u.resize(m * n, T::zero());
+        } else {
+            c.scale.extend_from_slice(pa);
+            c.u.clear();
+        }
+        let (dact, u_cache, y_cache) = (&mut c.dact, &mut c.u, &mut c.y);
+        with_contiguous_mut(out, |os| {
+            train_rows(act, xs, os, pa, pk, pg, pb, dact, u_cache, y_cache)
+        });
+        Ok(())
+    }
+
+    /// ∂L/∂x = ∂L/∂y · θ′ · (γ) · α for the last training forward, written into `grad_x`;
+    /// stores ∂L/∂γ, ∂L/∂β when affine.
+    ///
+    /// Uses θ′, γ and α as they were in that forward, so an `adapt` in between does not change
+    /// the result. ∂L/∂γ = Σ ∂L/∂y θ′(v) u and ∂L/∂β = Σ ∂L/∂y θ′(v), summed in f64.
+    ///
+    ///
+    /// Errors with [`NeuronError::Shape`] if no training forward has run or the gradients do
+    /// not have that forward's shape. Nothing is changed when an error is returned.
+    fn backward_into(
+        &mut self,
+        grad_out: ArrayView2<'_, T>,
+        mut grad_x: ArrayViewMut2<'_, T>,
+    ) -> Result<(), NeuronError> {
+        let c = &mut self.cache;
+        NAMES.check_backward((c.rows, c.units), grad_out.dim(), grad_x.dim())?;
+        let n = c.units;
+        let affine = c.affine;
+        if affine {
+            c.s1.resize(n, 0.0);
+            c.s2.resize(n, 0.0);
+        }
+        let gc = grad_out.as_standard_layout();
+        let gs = gc.as_slice().expect("standard layout is contiguous");
+        let (dact, scale, u, s1, s2) = (&c.dact, &c.scale, &c.u, &mut c.s1, &mut c.s2);
+        with_contiguous_mut(grad_x.view_mut(), |dxs| {
+            backward_rows(gs, dxs, dact, scale, affine, u, s1, s2)
+        });
+        if affine {
+            if c.grad_beta.len() != n {
+                c.grad_beta = Array1::zeros(n);
+                c.grad_gamma = Array1::zeros(n);
+            }
+            for j in 0..n {
+                c.grad_beta[j] = T::c(c.s1[j]);
+                c.grad_gamma[j] = T::c(c.s2[j]);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -4,8 +4,8 @@
 use ipbn_math::Activation;
 use ipbn_neurons::rules::Uniform;
 use ipbn_neurons::{
-    Delta, IpLayer, IpLayerConfig, IpRule, Mode, NeuronError, Objective, ParamInfo, RuleKind,
-    StepKind, StepState,
+    Delta, IpLayer, IpLayerConfig, IpRule, Layer, Mode, NeuronError, Objective, ParamInfo,
+    RuleKind, StepKind, StepState,
 };
 use ndarray::{array, Array2, ArrayView1};
 use std::sync::{Arc, Mutex};
@@ -112,7 +112,7 @@ fn forward_and_backward_without_affine() {
     ip.alpha = array![2.0, 0.5];
     ip.k = array![0.5, -1.0];
     let x = array![[0.25, 2.0], [-1.0, 4.0], [0.0, -2.0]];
-    let y = ip.forward(x.view(), Mode::Train);
+    let y = ip.forward(x.view(), Mode::Train).unwrap();
     for i in 0..3 {
         for j in 0..2 {
             let u = ip.alpha[j] * x[[i, j]] + ip.k[j];
@@ -121,7 +121,7 @@ fn forward_and_backward_without_affine() {
     }
     assert_eq!(y[[0, 0]], 1f64.tanh());
     let g = array![[1.0, -2.0], [0.5, 0.25], [-1.0, 3.0]];
-    let dx = ip.backward(g.view());
+    let dx = ip.backward(g.view()).unwrap();
     for i in 0..3 {
         for j in 0..2 {
             let u = ip.alpha[j] * x[[i, j]] + ip.k[j];
@@ -148,11 +148,11 @@ fn forward_and_backward_with_affine() {
     ip.gamma = Some(array![-1.5, 3.0]);
     ip.beta = Some(array![0.25, -0.5]);
     let x = array![[0.25, 2.0], [-1.0, 4.0]];
-    let y = ip.forward(x.view(), Mode::Train);
+    let y = ip.forward(x.view(), Mode::Train).unwrap();
     let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
     let (a, k, gm, bt) = ([2.0, 0.5], [0.5, -1.0], [-1.5, 3.0], [0.25, -0.5]);
     let g = array![[1.0, -2.0], [0.5, 0.25]];
-    let dx = ip.backward(g.view());
+    let dx = ip.backward(g.view()).unwrap();
     let (dg, db) = ip.affine_grads().unwrap();
     for j in 0..2 {
         let (mut sg, mut sb) = (0.0, 0.0);
@@ -170,7 +170,7 @@ fn forward_and_backward_with_affine() {
     // Hand value: unit 0, sample 0: u = 1, v = −1.25.
     assert!(close(y[[0, 0]], 1.0 / (1.0 + 1.25f64.exp()), 1e-15));
     // Inference gives the same output without touching the cache.
-    let ye = ip.forward(x.view(), Mode::Eval);
+    let ye = ip.forward(x.view(), Mode::Eval).unwrap();
     assert_eq!(ye, y);
 }
 
@@ -183,7 +183,7 @@ fn adapt_feeds_the_rule_x_and_theta_of_the_ip_part() {
     ip.gamma = Some(array![3.0, -1.0]);
     ip.beta = Some(array![1.0, 2.0]);
     let x = array![[0.25, 2.0], [-1.0, 4.0], [0.0, -2.0]];
-    ip.forward(x.view(), Mode::Train);
+    ip.forward(x.view(), Mode::Train).unwrap();
     ip.adapt();
     let seen = rule.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
@@ -221,7 +221,7 @@ fn adam_step_matches_step_state() {
     let x = Array2::from_shape_fn((4, 3), |(i, j)| i as f64 - j as f64);
     let (mut a, mut k) = (1.0, 0.0);
     for _ in 0..3 {
-        ip.forward(x.view(), Mode::Train);
+        ip.forward(x.view(), Mode::Train).unwrap();
         ip.adapt();
         reference.begin();
         let (da, dk) = reference.change(0, d, 0.05);
@@ -251,7 +251,7 @@ fn alpha_stays_positive_and_finite() {
     let mut ip = IpLayer::<f32>::new(2, Activation::Tanh, down, config(1.0, false)).unwrap();
     let x = Array2::<f32>::from_elem((2, 2), 1.0);
     for step in 1..=50 {
-        ip.forward(x.view(), Mode::Train);
+        ip.forward(x.view(), Mode::Train).unwrap();
         ip.adapt();
         let expect = 10f64.powi(-step).max(ipbn_neurons::ip_layer::MIN_ALPHA);
         assert!(ip.alpha.iter().all(|&a| a > 0.0 && a.is_finite()));
@@ -273,7 +273,7 @@ fn alpha_stays_positive_and_finite() {
         RuleKind::Kl,
     ));
     let mut ip = IpLayer::<f64>::new(1, Activation::Tanh, nan, config(1.0, false)).unwrap();
-    ip.forward(array![[1.0]].view(), Mode::Train);
+    ip.forward(array![[1.0]].view(), Mode::Train).unwrap();
     ip.adapt();
     assert_eq!((ip.alpha[0], ip.k[0]), (1.0, 0.0));
     let huge = Arc::new(TestRule::fixed(
@@ -285,7 +285,7 @@ fn alpha_stays_positive_and_finite() {
         RuleKind::Kl,
     ));
     let mut ip = IpLayer::<f32>::new(1, Activation::Tanh, huge, config(1.0, false)).unwrap();
-    ip.forward(array![[1.0f32]].view(), Mode::Train);
+    ip.forward(array![[1.0f32]].view(), Mode::Train).unwrap();
     ip.adapt();
     assert_eq!(ip.alpha[0], 1.0, "a change that overflows f32 is skipped");
 }
@@ -362,20 +362,26 @@ fn shapes_and_order_of_calls() {
         IpLayer::<f64>::new(2, Activation::Tanh, rule.clone(), config(0.1, false)).unwrap();
     let mut out = Array2::zeros((3, 3));
     let err = ip
-        .try_forward_into(Array2::zeros((3, 3)).view(), Mode::Train, out.view_mut())
+        .forward_into(Array2::zeros((3, 3)).view(), Mode::Train, out.view_mut())
         .unwrap_err();
     assert!(err.to_string().contains("2 units"), "{err}");
     let mut g = Array2::zeros((3, 2));
-    assert!(ip
-        .try_backward_into(Array2::zeros((3, 2)).view(), g.view_mut())
-        .is_err());
+    let err = ip
+        .backward_into(Array2::zeros((3, 2)).view(), g.view_mut())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch: IP layer backward called before any training forward; run forward \
+         in Mode::Train first"
+    );
     // adapt without a training forward does nothing; inference does not cache.
-    ip.forward(Array2::from_elem((3, 2), 0.5).view(), Mode::Eval);
+    ip.forward(Array2::from_elem((3, 2), 0.5).view(), Mode::Eval)
+        .unwrap();
     ip.adapt();
     assert_eq!(ip.alpha, array![1.0, 1.0]);
     assert!(rule.seen.lock().unwrap().is_empty());
     // One sample is a valid batch for IP (unlike BN).
-    ip.forward(array![[0.5, -0.5]].view(), Mode::Train);
+    ip.forward(array![[0.5, -0.5]].view(), Mode::Train).unwrap();
     ip.adapt();
     assert_eq!(rule.seen.lock().unwrap().len(), 2);
     assert!(ip.alpha[0] != 1.0);
@@ -387,11 +393,11 @@ fn backward_uses_the_parameters_of_the_forward() {
     let mut ip = IpLayer::<f64>::new(1, Activation::Tanh, rule, config(0.5, false)).unwrap();
     let x = array![[0.5], [-0.25]];
     let g = array![[1.0], [1.0]];
-    ip.forward(x.view(), Mode::Train);
-    let before = ip.clone().backward(g.view());
+    ip.forward(x.view(), Mode::Train).unwrap();
+    let before = ip.clone().backward(g.view()).unwrap();
     ip.adapt();
     assert!(ip.alpha[0] != 1.0);
-    assert_eq!(ip.backward(g.view()), before);
+    assert_eq!(ip.backward(g.view()).unwrap(), before);
 }
 
 #[test]
@@ -400,7 +406,7 @@ fn a_second_adapt_sees_the_updated_parameters() {
     let mut ip =
         IpLayer::<f64>::new(1, Activation::Tanh, rule.clone(), config(0.2, false)).unwrap();
     let x = array![[0.5], [-1.5], [2.0]];
-    ip.forward(x.view(), Mode::Train);
+    ip.forward(x.view(), Mode::Train).unwrap();
     ip.adapt();
     let (a1, k1) = (ip.alpha[0], ip.k[0]);
     ip.adapt();
@@ -425,15 +431,17 @@ fn any_memory_layout_gives_the_same_result() {
     ip.gamma = Some(array![1.0, -2.0, 0.5]);
     let x = Array2::from_shape_fn((4, 3), |(i, j)| i as f64 * 0.7 - j as f64);
     let g = Array2::from_shape_fn((4, 3), |(i, j)| (i + 2 * j) as f64 * 0.1 - 0.3);
-    let y = ip.forward(x.view(), Mode::Train);
-    let dx = ip.backward(g.view());
+    let y = ip.forward(x.view(), Mode::Train).unwrap();
+    let dx = ip.backward(g.view()).unwrap();
     // Column-major copies of the same matrices, and column-major output buffers.
     let xt = x.t().to_owned();
     let gt = g.t().to_owned();
     let mut yt = Array2::zeros((3, 4));
     let mut dxt = Array2::zeros((3, 4));
-    ip.forward_into(xt.t(), Mode::Train, yt.view_mut().reversed_axes());
-    ip.backward_into(gt.t(), dxt.view_mut().reversed_axes());
+    ip.forward_into(xt.t(), Mode::Train, yt.view_mut().reversed_axes())
+        .unwrap();
+    ip.backward_into(gt.t(), dxt.view_mut().reversed_axes())
+        .unwrap();
     assert_eq!(yt.t(), y);
     assert_eq!(dxt.t(), dx);
 }

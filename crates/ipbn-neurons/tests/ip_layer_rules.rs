@@ -30,7 +30,7 @@ fn every_registered_rule_runs_in_a_layer() {
             let mut rng = ChaCha8Rng::seed_from_u64(3);
             for _ in 0..200 {
                 let x = Array2::random_using((16, 4), Normal::new(3.0f32, 2.0).unwrap(), &mut rng);
-                let y = ip.forward(x.view(), Mode::Train);
+                let y = ip.forward(x.view(), Mode::Train).unwrap();
                 assert!(y.iter().all(|v| v.is_finite()), "{}", rule.id());
                 ip.adapt();
             }
@@ -66,7 +66,7 @@ fn infomax_tanh_reaches_its_equilibrium_through_the_layer() {
     let (mut sum_a, mut sum_k, mut count) = (0.0, 0.0, 0.0);
     for step in 0..6000 {
         let x = Array2::random_using((100, 1), dist, &mut rng);
-        ip.forward(x.view(), Mode::Train);
+        ip.forward(x.view(), Mode::Train).unwrap();
         ip.adapt();
         if step >= 4000 {
             sum_a += ip.alpha[0];

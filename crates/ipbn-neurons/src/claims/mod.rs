@@ -4,9 +4,30 @@
 //! reports the worst error it saw against its tolerance. `cargo test` runs every claim with a
 //! small case count; `ipbn claims --cases N` runs them with many more. Claims about rules
 //! iterate over the registry, so a newly registered rule is covered without new test code.
+//!
+//! One file per claim, named after its id (`bn_is_ip.rs` holds `bn-is-ip`), each with its
+//! statement, its error measure and its runner; `bn_common` holds what the batch-normalisation
+//! claims share (the random batch, reference statistics, a frozen IP layer) and
+//! `rule_common` what the rule claims share (claim families, building rules, random batches,
+//! the Newton solver).
 
-mod bn;
-mod rules;
+mod affine_covariance;
+mod bn_common;
+mod bn_eval_is_affine;
+mod bn_grad_orthogonal;
+mod bn_invariance;
+mod bn_is_ip;
+mod bn_moments;
+mod composition;
+mod equilibria;
+mod gradients;
+mod moment_matching_is_bn;
+mod rule_common;
+mod rule_is_gradient;
+mod rule_limits;
+mod target_fixed_point;
+#[cfg(test)]
+mod test_rules;
 
 use crate::registry::RuleDef;
 use proptest::strategy::Strategy;
@@ -48,11 +69,24 @@ impl std::fmt::Debug for Claim {
     }
 }
 
-/// Every claim this crate can check, in a fixed order.
+/// Every claim this crate can check, in claims.md order: the batch-normalisation claims, then
+/// the rule claims.
 pub fn all() -> Vec<Claim> {
-    let mut v = bn::claims();
-    v.extend(rules::claims());
-    v
+    vec![
+        bn_is_ip::CLAIM,
+        bn_eval_is_affine::CLAIM,
+        composition::CLAIM,
+        bn_moments::CLAIM,
+        bn_invariance::CLAIM,
+        bn_grad_orthogonal::CLAIM,
+        gradients::CLAIM,
+        rule_is_gradient::CLAIM,
+        target_fixed_point::CLAIM,
+        equilibria::CLAIM,
+        affine_covariance::CLAIM,
+        moment_matching_is_bn::CLAIM,
+        rule_limits::CLAIM,
+    ]
 }
 
 /// Runs every claim that applies to one rule, on that rule alone, and returns the rows
@@ -75,22 +109,28 @@ pub fn all() -> Vec<Claim> {
 /// [`NeuronError::BadRule`](crate::NeuronError::BadRule) when the rule fails the checks of
 /// [`RuleDef::validate`] (malformed id or parameter table, or it does not build).
 pub fn check_rule(def: &RuleDef, cases: u32, seed: u64) -> crate::Result<Vec<ClaimReport>> {
-    use rules::{defs_in, Family};
+    use rule_common::{defs_in, Family};
     def.validate()?;
     let one = [*def];
     let mut rows = Vec::new();
     let kl = defs_in(&one, Family::Kl);
     if !kl.is_empty() {
-        rows.push(rules::rule_is_gradient_with(&kl, cases, seed));
-        rows.push(rules::target_fixed_point_with(&kl, cases, seed));
+        rows.push(rule_is_gradient::rule_is_gradient_with(&kl, cases, seed));
+        rows.push(target_fixed_point::target_fixed_point_with(
+            &kl, cases, seed,
+        ));
     }
     let covariant = defs_in(&one, Family::Covariant);
     if !covariant.is_empty() {
-        rows.push(rules::affine_covariance_with(&covariant, cases, seed));
+        rows.push(affine_covariance::affine_covariance_with(
+            &covariant, cases, seed,
+        ));
     }
     let moments = defs_in(&one, Family::Moments);
     if !moments.is_empty() {
-        rows.push(rules::moment_is_bn_with(&moments, cases, seed));
+        rows.push(moment_matching_is_bn::moment_is_bn_with(
+            &moments, cases, seed,
+        ));
     }
     Ok(rows)
 }
@@ -155,5 +195,26 @@ where
         tolerance,
         holds,
         detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_rules::{assert_holds, CASES, SEED};
+
+    #[test]
+    fn every_claim_in_order_and_every_rule_claim_holds() {
+        let ids: Vec<&str> = all().iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids.join(" "),
+            "bn-is-ip bn-eval-is-affine composition bn-moments bn-invariance \
+             bn-grad-orthogonal gradients rule-is-gradient target-fixed-point equilibria \
+             affine-covariance moment-matching-is-bn rule-limits"
+        );
+        // The rule claims; the BN claims run in tests/bn_claims.rs.
+        for c in &all()[7..] {
+            assert_holds(&(c.run)(CASES, SEED));
+        }
     }
 }
