@@ -3,14 +3,33 @@
 use crate::error::{CliError, CliResult};
 use crate::figure::{DataSource, Figure, FigureContext, FigureOutput, Progress};
 use crate::plot::output::{write_json_atomic, write_text_atomic};
+use crate::protocol::{Overrides, Setting};
+use crate::runs::{Planned, RunMode, RunStore};
 use crate::stats::Verdict;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ipbn_train::sweep::Shard;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// Arguments of `ipbn reproduce`.
+/// Run figures (default: all, full size, into `reports/`) and regenerate the index.
+///
+/// Every network run is stored as OUT/runs/<id>.json as it finishes, and a run already
+/// stored is read back instead of trained: a reproduce killed or interrupted (Ctrl-C lets the
+/// runs in progress finish) and started again trains no finished run, and figures that share
+/// runs train them once. `--shard I/N` trains only its share of the runs of the selected
+/// figures and draws nothing; `--merge-only` then draws every selected figure from the stored
+/// runs (scripts/slurm-reproduce.sh does both on Slurm).
+///
+/// Protocols are data: `--config FILE` and `--set KEY=VALUE` change a figure's settings (its
+/// full protocol, or the quick one with --quick) before it runs, and ID.json records the
+/// result under `config`. A --set value is read as JSON, else as a string; dotted keys reach
+/// nested settings (--set base.lr=0.1). `--set ID.KEY=VALUE` changes figure ID only; a plain
+/// KEY changes every selected figure that has it and is an error only if none has it. An
+/// unknown key or a bad value exits with 2, naming the figure, the key and the accepted keys.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReproduceArgs {
     /// Figure ids to run (default: every figure). See `ipbn reproduce --list`.
@@ -23,15 +42,31 @@ pub struct ReproduceArgs {
     /// `ipbn data fetch` (mnist, fashion-mnist, kmnist) or a folder of MNIST IDX files.
     #[arg(long, value_name = "NAME|DIR")]
     pub data: Option<PathBuf>,
-    /// Output folder.
+    /// Output folder (runs are stored in its `runs` folder).
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
-    /// Seeds per condition in network figures (default: each figure's own).
+    /// Seeds per condition: shorthand for `--set seeds=N` (every figure that has `seeds`).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub seeds: Option<u32>,
     /// Worker threads for parallel runs (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// A JSON file of settings: one figure's (with one ID), or {"ID": {settings}, ...}.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Change one setting, e.g. `--set base.steps=20000`, `--set bn-mnist.seeds=10`
+    /// (repeatable; applied after --config, in order).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Train only shard I of N of the selected figures' runs (run p of the list of every
+    /// distinct run, in figure order, goes to shard p mod N + 1) and draw nothing; every
+    /// shard must be given the same IDs and flags. Then draw with --merge-only.
+    #[arg(long, value_name = "I/N", conflicts_with = "merge_only")]
+    pub shard: Option<String>,
+    /// Train nothing: draw every selected figure from the runs stored in OUT/runs (exits 1
+    /// naming the missing runs and the shards to rerun if any is not stored).
+    #[arg(long)]
+    pub merge_only: bool,
     /// List the figure ids with their questions and exit.
     #[arg(long)]
     pub list: bool,
@@ -46,6 +81,10 @@ impl Default for ReproduceArgs {
             out: PathBuf::from("reports"),
             seeds: None,
             jobs: None,
+            config: None,
+            set: Vec::new(),
+            shard: None,
+            merge_only: false,
             list: false,
         }
     }
@@ -113,9 +152,138 @@ fn data_dir(d: &Path) -> CliResult<DataSource> {
     Ok(DataSource::Dir(d.to_path_buf()))
 }
 
+/// Each selected figure's changes from `--config`, `--seeds` and `--set` (see
+/// [`crate::protocol`]), every one checked before anything runs.
+fn overrides(args: &ReproduceArgs, figures: &[Box<dyn Figure>]) -> CliResult<Vec<Overrides>> {
+    let all = crate::figures::all();
+    let all_ids: Vec<&str> = all.iter().map(|f| f.id()).collect();
+    let selected: Vec<&str> = figures.iter().map(|f| f.id()).collect();
+    let bases: Vec<Value> = figures
+        .iter()
+        .map(|f| f.config_json(args.quick))
+        .collect::<Result<_, _>>()?;
+    let mut out = vec![Overrides::default(); figures.len()];
+    let not_selected = |what: &str, id: &str| {
+        CliError::Usage(format!(
+            "{what}: figure `{id}` is not selected (selected: {}); add it to the IDs",
+            selected.join(", ")
+        ))
+    };
+    if let Some(path) = &args.config {
+        let what = format!("--config {}", path.display());
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Usage(format!("{what}: cannot read the file: {e}")))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| CliError::Usage(format!("{what}: not valid JSON: {e}")))?;
+        match crate::protocol::split_config_file(&value, &all_ids) {
+            Some(map) => {
+                for (id, v) in map {
+                    let i = selected
+                        .iter()
+                        .position(|s| *s == id)
+                        .ok_or_else(|| not_selected(&what, &id))?;
+                    out[i].patch = Some(v);
+                }
+            }
+            None if figures.len() == 1 => out[0].patch = Some(value),
+            None => {
+                return Err(CliError::Usage(format!(
+                    "{what}: with several figures selected the file must map figure ids to \
+                     their settings, e.g. {{\"bn-mnist\": {{\"seeds\": 10}}}}"
+                )))
+            }
+        }
+    }
+    let mut sets: Vec<String> = args
+        .seeds
+        .map(|n| format!("seeds={n}"))
+        .into_iter()
+        .collect();
+    sets.extend(args.set.iter().cloned());
+    for text in &sets {
+        let setting = Setting::parse(text, &all_ids).map_err(CliError::Usage)?;
+        if let Some(f) = &setting.figure {
+            let i = selected
+                .iter()
+                .position(|s| s == f)
+                .ok_or_else(|| not_selected(&setting.display(), f))?;
+            out[i].sets.push(setting);
+            continue;
+        }
+        let targets: Vec<usize> = (0..figures.len())
+            .filter(|&i| crate::protocol::has_key(&bases[i], &setting.key))
+            .collect();
+        if targets.is_empty() {
+            let key = &setting.key;
+            return Err(CliError::Usage(if figures.len() == 1 {
+                format!(
+                    "{}: {}: unknown key `{key}`; {}",
+                    selected[0],
+                    setting.display(),
+                    crate::protocol::accepted(&bases[0], key)
+                )
+            } else {
+                let each: Vec<String> = selected
+                    .iter()
+                    .zip(&bases)
+                    .map(|(id, b)| format!("{id}: {}", crate::protocol::accepted(b, key)))
+                    .collect();
+                format!(
+                    "{}: no selected figure has the key `{key}`; {}",
+                    setting.display(),
+                    each.join("; ")
+                )
+            }));
+        }
+        for i in targets {
+            out[i].sets.push(setting.clone());
+        }
+    }
+    for (f, o) in figures.iter().zip(&out) {
+        if !o.is_empty() {
+            f.resolve_config(args.quick, o)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Where the record of a shard is written.
+fn shard_record_path(out: &Path, shard: Shard) -> PathBuf {
+    out.join("shards")
+        .join(format!("shard-{}-of-{}.json", shard.index, shard.count))
+}
+
+/// The record a shard leaves in `OUT/shards/`: which runs it owns, so that a merge can say
+/// which shard to rerun.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+struct ShardRecord {
+    shard: String,
+    figures: Vec<String>,
+    quick: bool,
+    total_runs: usize,
+    runs: Vec<String>,
+}
+
 /// Runs the selected figures and regenerates the index. Returns the outputs in order.
 pub fn reproduce(args: &ReproduceArgs) -> CliResult<Vec<FigureOutput>> {
+    reproduce_with(args, None)
+}
+
+/// [`reproduce`], with a cancellation flag (set by Ctrl-C): no new run starts, the runs in
+/// progress finish and are stored, and it returns an error saying to run again to resume.
+/// With `--shard` it trains its share of the runs and returns no output.
+pub fn reproduce_with(
+    args: &ReproduceArgs,
+    cancel: Option<&'static AtomicBool>,
+) -> CliResult<Vec<FigureOutput>> {
     let figures = select(&args.ids)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|s| s.parse::<Shard>())
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--shard {}", e.message)))?;
+    let overrides = overrides(args, &figures)?;
     let data = match &args.data {
         None => DataSource::Shipped,
         Some(d) => match ipbn_train::DataSource::from_arg(d) {
@@ -142,8 +310,7 @@ pub fn reproduce(args: &ReproduceArgs) -> CliResult<Vec<FigureOutput>> {
             .map_err(|e| CliError::Run(format!("cannot start worker threads: {e}")))?
     };
     let pb = Arc::new(progress_bar(false));
-    let mut outputs = Vec::new();
-    for fig in &figures {
+    let context = |fig: &dyn Figure, i: usize, runs: &Arc<RunStore>| {
         pb.set_prefix(fig.id());
         pb.set_position(0);
         pb.set_length(0);
@@ -152,20 +319,54 @@ pub fn reproduce(args: &ReproduceArgs) -> CliResult<Vec<FigureOutput>> {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         });
-        let ctx = FigureContext {
+        FigureContext {
             quick: args.quick,
-            seeds: args.seeds.map(|s| s as usize),
             data: data.clone(),
             out_dir: args.out.clone(),
             progress,
-        };
+            runs: Arc::clone(runs),
+            overrides: overrides[i].clone(),
+        }
+    };
+    if shard.is_some() || args.merge_only {
+        // Every run of the selected network figures, declared without training or drawing.
+        let plan = RunStore::new(RunMode::Plan, None);
+        for (i, fig) in figures.iter().enumerate() {
+            if fig.trains_networks() {
+                let ctx = context(fig.as_ref(), i, &plan);
+                pool.install(|| fig.declare_runs(&ctx))?;
+            }
+        }
+        let planned = plan.take_planned();
+        if let Some(shard) = shard {
+            pb.finish_and_clear();
+            run_shard(args, &figures, shard, &planned, cancel, &pool)?;
+            return Ok(Vec::new());
+        }
+        check_stored(args, &planned)?;
+    } else {
+        // This process owns the folder: clear what a killed earlier one left half-written.
+        ipbn_train::sweep::remove_stale_temporaries(&args.out)
+            .map_err(|e| CliError::Run(e.to_string()))?;
+    }
+    let mode = if args.merge_only {
+        RunMode::MergeOnly
+    } else {
+        RunMode::Compute
+    };
+    let store = RunStore::new(mode, cancel);
+    let mut outputs = Vec::new();
+    for (i, fig) in figures.iter().enumerate() {
+        let ctx = context(fig.as_ref(), i, &store);
         let started = std::time::Instant::now();
         let out = pool.install(|| fig.run(&ctx))?;
         pb.suspend(|| {
             eprintln!(
-                "{:>20}  {:.1} s  {}",
+                "{:>20}  {:.1} s  runs: {} trained, {} stored  {}",
                 fig.id(),
                 started.elapsed().as_secs_f64(),
+                out.runs.computed,
+                out.runs.loaded,
                 out.finding
             )
         });
@@ -174,6 +375,169 @@ pub fn reproduce(args: &ReproduceArgs) -> CliResult<Vec<FigureOutput>> {
     }
     pb.finish_and_clear();
     Ok(outputs)
+}
+
+/// `--shard I/N`: trains the runs `p` of `planned` with `p mod N = I − 1` that are not stored
+/// yet, stores each as it finishes, and records the shard in `OUT/shards/`.
+fn run_shard(
+    args: &ReproduceArgs,
+    figures: &[Box<dyn Figure>],
+    shard: Shard,
+    planned: &Planned,
+    cancel: Option<&'static AtomicBool>,
+    pool: &rayon::ThreadPool,
+) -> CliResult {
+    let mine: Vec<usize> = (0..planned.runs.len())
+        .filter(|&p| shard.contains(p))
+        .collect();
+    let record = ShardRecord {
+        shard: shard.to_string(),
+        figures: figures.iter().map(|f| f.id().to_string()).collect(),
+        quick: args.quick,
+        total_runs: planned.runs.len(),
+        runs: mine.iter().map(|&p| planned.runs[p].id.clone()).collect(),
+    };
+    let path = shard_record_path(&args.out, shard);
+    std::fs::create_dir_all(args.out.join("shards"))
+        .map_err(|e| CliError::Run(format!("cannot create {}: {e}", args.out.display())))?;
+    write_json_atomic(
+        &path,
+        &serde_json::to_value(&record).map_err(|e| CliError::Run(e.to_string()))?,
+    )
+    .map_err(|e| CliError::Run(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let (mut ran, mut loaded) = (0, 0);
+    for (k, data) in planned.data.iter().enumerate() {
+        // This data set's runs of the shard, longest first.
+        let mut runs: Vec<ipbn_train::sweep::SweepRun> = mine
+            .iter()
+            .filter(|&&p| planned.split[p] == k)
+            .map(|&p| planned.runs[p].clone())
+            .collect();
+        runs.sort_by(|a, b| {
+            let (ca, cb) = (
+                ipbn_train::sweep::run_cost(&a.config, data),
+                ipbn_train::sweep::run_cost(&b.config, data),
+            );
+            cb.total_cmp(&ca).then(a.index.cmp(&b.index))
+        });
+        let done = pool
+            .install(|| {
+                ipbn_train::sweep::execute(
+                    &runs,
+                    data,
+                    &args.out,
+                    ipbn_train::sweep::ExecOptions {
+                        shard: None,
+                        cancel,
+                        compute: true,
+                        keep_results: false,
+                    },
+                    &|_| {},
+                )
+            })
+            .map_err(|e| CliError::Run(e.to_string()))?;
+        ran += done.ran;
+        loaded += done.loaded;
+        if let Some((id, e)) = done.failed.first() {
+            return Err(CliError::Run(format!("training run {id} failed: {e}")));
+        }
+        if done.cancelled || !done.missing.is_empty() {
+            return Err(CliError::Run(format!(
+                "interrupted: the runs in progress finished and every finished run is stored in \
+                 {}; run the same command again to resume",
+                args.out.join("runs").display()
+            )));
+        }
+    }
+    eprintln!(
+        "shard {shard}: {} of {} runs; runs: {ran} trained, {loaded} stored; {:.1} s",
+        mine.len(),
+        planned.runs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `--merge-only`: every declared run must be stored; otherwise an error naming how many are
+/// missing and which shards (from their records in `OUT/shards/`) to rerun.
+fn check_stored(args: &ReproduceArgs, planned: &Planned) -> CliResult {
+    let missing: Vec<&str> = planned
+        .runs
+        .iter()
+        .zip(&planned.split)
+        .filter(|(r, &k)| ipbn_train::sweep::load_run_on(&args.out, r, &planned.data[k]).is_none())
+        .map(|(r, _)| r.id.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // Which shard owns each missing run: from the records the shards of this selection left
+    // in OUT/shards/ (a shard not run yet is found from the shard count the others used).
+    let figure_ids: Vec<String> = select(&args.ids)?
+        .iter()
+        .map(|f| f.id().to_string())
+        .collect();
+    let records: Vec<ShardRecord> = std::fs::read_dir(args.out.join("shards"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|t| serde_json::from_str::<ShardRecord>(&t).ok())
+        .filter(|r| r.figures == figure_ids && r.quick == args.quick)
+        .collect();
+    let mut counts: Vec<usize> = records
+        .iter()
+        .filter_map(|r| r.shard.parse::<Shard>().ok().map(|s| s.count))
+        .collect();
+    counts.sort_unstable();
+    counts.dedup();
+    let mut owners: Vec<(usize, usize, usize)> = Vec::new(); // (shard, of, missing)
+    let mut unowned = 0;
+    for (p, run) in planned.runs.iter().enumerate() {
+        if !missing.contains(&run.id.as_str()) {
+            continue;
+        }
+        let owner = records
+            .iter()
+            .find(|r| r.runs.contains(&run.id))
+            .and_then(|r| r.shard.parse::<Shard>().ok())
+            .or_else(|| match counts[..] {
+                [n] => Some(Shard {
+                    index: p % n + 1,
+                    count: n,
+                }),
+                _ => None,
+            });
+        match owner {
+            Some(s) => match owners
+                .iter_mut()
+                .find(|(i, n, _)| (*i, *n) == (s.index, s.count))
+            {
+                Some(o) => o.2 += 1,
+                None => owners.push((s.index, s.count, 1)),
+            },
+            None => unowned += 1,
+        }
+    }
+    owners.sort_unstable();
+    let mut advice: Vec<String> = owners
+        .iter()
+        .map(|(i, n, m)| format!("--shard {i}/{n} ({m} missing)"))
+        .collect();
+    if unowned > 0 {
+        advice.push(format!(
+            "every shard --shard I/N with the same IDs and flags ({unowned} missing runs belong \
+             to no recorded shard), or reproduce without --merge-only"
+        ));
+    }
+    Err(CliError::Run(format!(
+        "--merge-only: {} of {} runs are not stored in {}; rerun {}",
+        missing.len(),
+        planned.runs.len(),
+        args.out.join("runs").display(),
+        advice.join(", ")
+    )))
 }
 
 /// Merges the new outputs into `OUT/index.json` and rewrites `OUT/README.md` from it.
@@ -311,11 +675,20 @@ pub fn run(args: &ReproduceArgs) -> CliResult {
         }
         return Ok(());
     }
-    let outputs = reproduce(args)?;
+    // Ctrl-C (or SIGTERM) starts no new run; the runs in progress finish and are stored.
+    let cancel = crate::cmd_sweep::install_cancel_handlers()?;
+    let outputs = reproduce_with(args, Some(cancel))?;
+    if args.shard.is_some() {
+        return Ok(());
+    }
+    let computed: usize = outputs.iter().map(|o| o.runs.computed).sum();
+    let loaded: usize = outputs.iter().map(|o| o.runs.loaded).sum();
     println!(
-        "wrote {} figure(s) and the index to {}",
+        "wrote {} figure(s) and the index to {}; runs: {computed} trained, {loaded} stored \
+         (read from {})",
         outputs.len(),
-        args.out.join("README.md").display()
+        args.out.join("README.md").display(),
+        args.out.join("runs").display()
     );
     Ok(())
 }

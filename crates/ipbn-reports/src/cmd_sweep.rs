@@ -50,7 +50,7 @@ pub struct SweepArgs {
 ///
 /// # Errors
 /// A message if a handler cannot be installed.
-fn install_cancel_handlers() -> CliResult<&'static AtomicBool> {
+pub(crate) fn install_cancel_handlers() -> CliResult<&'static AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     let flag = FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -74,6 +74,10 @@ pub enum ReportError {
     /// A configuration could not be serialised.
     #[error("cannot serialise the configuration: {0}")]
     Json(#[from] serde_json::Error),
+    /// Not a failure: in plan mode (`ipbn reproduce --shard`) a figure's runs were declared
+    /// and the figure stopped before training or drawing (see [`crate::runs`]).
+    #[error("the figure's runs were declared; nothing was trained or drawn")]
+    Planned,
 }
 
 impl ReportError {

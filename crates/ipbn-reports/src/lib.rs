@@ -13,5 +13,7 @@ pub mod error;
 pub mod figure;
 pub mod figures;
 pub mod plot;
+pub mod protocol;
+pub mod runs;
 pub mod stats;
 pub mod tidy;

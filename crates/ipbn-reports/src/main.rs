@@ -15,7 +15,6 @@ struct Cli {
 enum Command {
     // COMMANDS (each command lives in its own module `cmd_*.rs`)
     Bench(ipbn_reports::cmd_bench::BenchArgs),
-    /// Run figures (default: all, full size, into `reports/`) and regenerate the index.
     Reproduce(ipbn_reports::cmd_reproduce::ReproduceArgs),
     Train(ipbn_reports::cmd_train::TrainArgs),
     Sweep(ipbn_reports::cmd_sweep::SweepArgs),

@@ -16,13 +16,14 @@ fn context(dir: &Path, quick: bool) -> (FigureContext, Arc<AtomicUsize>) {
     let c = calls.clone();
     let ctx = FigureContext {
         quick,
-        seeds: None,
         data: DataSource::Shipped,
         out_dir: dir.to_path_buf(),
         progress: Arc::new(move |done, total| {
             assert!(done <= total, "progress {done}/{total}");
             c.fetch_add(1, Ordering::SeqCst);
         }),
+        runs: Default::default(),
+        overrides: Default::default(),
     };
     (ctx, calls)
 }

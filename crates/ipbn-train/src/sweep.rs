@@ -28,6 +28,13 @@
 //! a process killed at any moment leaves only complete result files, and at worst a
 //! temporary file of the write it was in, which the next unsharded sweep or merge removes
 //! ([`remove_stale_temporaries`]).
+//!
+//! ## The executor
+//!
+//! [`execute`] does the work for any list of runs (read what is stored, train the rest in
+//! parallel, store each as it finishes, honour the shard and the cancellation flag); sweeps
+//! use it, and so do the figures of `ipbn reproduce`, whose runs are named by [`run_id_on`]
+//! (the configuration and the data they are trained on).
 
 use crate::condition::Condition;
 use crate::config::{parse_json_naming_key, TrainConfig};
@@ -622,7 +629,8 @@ pub fn run_sweep(
 
 /// Runs every run of the sweep (or of its shard) that is not yet on disk, in parallel on the
 /// current rayon pool, writing `out/runs/<id>.json` as each finishes, then writes
-/// `out/sweep.json` and `out/summary.json`. A failing run does not stop the others.
+/// `out/sweep.json` and `out/summary.json`. A failing run does not stop the others. The runs
+/// go through [`execute`], the executor `ipbn reproduce` uses for the runs of its figures.
 pub fn run_sweep_with_data(
     sweep: &SweepConfig,
     data: &Split,
@@ -641,63 +649,213 @@ pub fn run_sweep_with_data(
         remove_stale_temporaries(out)?;
     }
     write_json_atomic(&out.join("sweep.json"), sweep)?;
-    let in_shard: Vec<&SweepRun> = runs
-        .iter()
-        .filter(|r| r.invalid.is_none())
-        .filter(|r| options.shard.iter().all(|s| s.contains(r.index)))
-        .collect();
-    let pending: Vec<&SweepRun> = in_shard
-        .iter()
-        .copied()
-        .filter(|r| load_run(out, r).is_none())
-        .collect();
-    let already_done = in_shard.len() - pending.len();
+    let done = execute(
+        &runs,
+        data,
+        out,
+        ExecOptions {
+            shard: options.shard,
+            cancel: options.cancel,
+            compute: true,
+            keep_results: false,
+        },
+        progress,
+    )?;
+    let summary = merge(sweep, out)?;
+    Ok(SweepOutcome {
+        summary,
+        ran: done.ran,
+        already_done: done.loaded,
+        failed: done.failed,
+        cancelled: done.cancelled,
+    })
+}
+
+/// The id of a run trained on `data` whatever its configuration's `data` field says (as the
+/// runs of `ipbn reproduce`'s figures are): `<condition>-lr<lr>-b<batch>-<hash>`, the hash
+/// (16 hex digits) taken over the canonical JSON of the full configuration and the data's
+/// files and sizes, so that runs on other data never share a file.
+pub fn run_id_on(config: &TrainConfig, data: &Split) -> String {
+    let canonical = serde_json::to_string(config).expect("a TrainConfig always serialises");
+    let key = format!(
+        "{canonical}|{}|{}x{}",
+        data.files.join(";"),
+        data.train.len(),
+        data.test.len()
+    );
+    format!(
+        "{}-lr{}-b{}-{:016x}",
+        config.condition.slug(),
+        config.lr,
+        config.batch,
+        fnv1a(key.as_bytes())
+    )
+}
+
+/// Reads a run's result if its file exists, parses, holds exactly `run`'s configuration and
+/// was trained on `data` (same files and sizes).
+pub fn load_run_on(out: &Path, run: &SweepRun, data: &Split) -> Option<RunResult> {
+    load_run(out, run).filter(|r| {
+        r.data_files == data.files
+            && r.train_samples == data.train.len()
+            && r.test_samples == data.test.len()
+    })
+}
+
+/// A rough cost of a run in multiply-adds, for starting the longest runs first.
+pub fn run_cost(cfg: &TrainConfig, data: &Split) -> f64 {
+    let mut widths = vec![data.train.features()];
+    widths.extend(&cfg.hidden);
+    widths.push(data.train.classes.max(2));
+    let macs: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
+    // A step costs about 3 passes over its batch (forward, backward, update), plus a fixed
+    // overhead per step that dominates at batch 1; a record one pass over the test set and
+    // the probe.
+    let per_step = 3.0 * cfg.batch as f64 + 8.0;
+    let records = (cfg.steps / cfg.eval_every.max(1) + 2) as f64;
+    macs * (cfg.steps as f64 * per_step + records * (data.test.len() + cfg.probe_size) as f64)
+}
+
+/// Options of [`execute`].
+#[derive(Clone, Copy, Debug)]
+pub struct ExecOptions<'a> {
+    /// Only the runs whose [`SweepRun::index`] belongs to this shard (the others are left
+    /// alone and come back as `None`).
+    pub shard: Option<Shard>,
+    /// When set, no new run starts; runs in progress finish and are written.
+    pub cancel: Option<&'a AtomicBool>,
+    /// Train the runs not on disk (`false`: only read what is there, e.g. to merge shards).
+    pub compute: bool,
+    /// Return every result read or trained in [`Executed::results`] (`false`: keep none in
+    /// memory, as a sweep of thousands of runs should).
+    pub keep_results: bool,
+}
+
+/// What [`execute`] did.
+#[derive(Clone, Debug, Default)]
+pub struct Executed {
+    /// Per run of the list, in list order, its result if `keep_results` was set and the run
+    /// was read or trained (`None` for invalid runs, runs of other shards, runs not on disk
+    /// when not computing, failed and cancelled runs).
+    pub results: Vec<Option<RunResult>>,
+    /// Runs trained and written now.
+    pub ran: usize,
+    /// Runs found on disk and not trained again.
+    pub loaded: usize,
+    /// Ids of the runs of the shard that are neither on disk nor trained now (not computing,
+    /// failed or cancelled), sorted.
+    pub missing: Vec<String>,
+    /// Runs that failed, `(id, error)`, sorted by id.
+    pub failed: Vec<(String, String)>,
+    /// Whether the cancellation flag stopped runs from starting.
+    pub cancelled: bool,
+}
+
+/// The executor of `ipbn sweep` and `ipbn reproduce`: every valid run of `runs` in the shard
+/// whose file `out/runs/<id>.json` holds its configuration trained on `data` is read, not
+/// trained again; the others (if `compute`) are trained in parallel on the current rayon pool,
+/// one run per task, in list order (put the longest first to finish sooner, e.g. by
+/// [`run_cost`]), and each is written atomically as it finishes, so a process killed at any
+/// moment loses only the runs in progress. A failing run does not stop the others. Each run is
+/// single-threaded and depends only on its configuration and the data, so results are
+/// byte-identical whatever the thread count and the order. Runs with the same id must have
+/// the same configuration; the caller lists each id once.
+pub fn execute(
+    runs: &[SweepRun],
+    data: &Split,
+    out: &Path,
+    options: ExecOptions<'_>,
+    progress: &(dyn Fn(&SweepEvent<'_>) + Sync),
+) -> Result<Executed> {
+    std::fs::create_dir_all(out.join("runs")).map_err(|e| TrainError::io(out.join("runs"), e))?;
+    let mut results: Vec<Option<RunResult>> = runs.iter().map(|_| None).collect();
+    let mut pending: Vec<usize> = Vec::new();
+    let mut in_shard = 0;
+    let mut loaded = 0;
+    for (i, r) in runs.iter().enumerate() {
+        if r.invalid.is_some() || !options.shard.iter().all(|s| s.contains(r.index)) {
+            continue;
+        }
+        in_shard += 1;
+        match load_run_on(out, r, data) {
+            Some(res) => {
+                loaded += 1;
+                if options.keep_results {
+                    results[i] = Some(res);
+                }
+            }
+            None => pending.push(i),
+        }
+    }
+    let to_run = if options.compute { pending.len() } else { 0 };
     progress(&SweepEvent::Planned {
-        in_shard: in_shard.len(),
-        already_done,
-        to_run: pending.len(),
+        in_shard,
+        already_done: loaded,
+        to_run,
     });
     let never = AtomicBool::new(false);
     let cancel = options.cancel.unwrap_or(&never);
     let failed = Mutex::new(Vec::new());
-    let ran = std::sync::atomic::AtomicUsize::new(0);
-    pending.par_iter().with_max_len(1).for_each(|run| {
-        if cancel.load(Ordering::Relaxed) {
-            return;
-        }
-        let outcome = trainer::run(&run.config, data, &mut |_| {})
-            .and_then(|result| write_json_atomic(&run_path(out, &run.id), &result).map(|_| result));
-        match outcome {
-            Ok(result) => {
-                ran.fetch_add(1, Ordering::Relaxed);
-                progress(&SweepEvent::Finished {
-                    run,
-                    result: &result,
+    let mut trained: Vec<(usize, RunResult)> = Vec::new();
+    if options.compute {
+        trained = pending
+            .par_iter()
+            .with_max_len(1)
+            .filter_map(|&i| {
+                let run = &runs[i];
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let outcome = trainer::run(&run.config, data, &mut |_| {}).and_then(|result| {
+                    write_json_atomic(&run_path(out, &run.id), &result).map(|_| result)
                 });
-            }
-            Err(TrainError::Cancelled) => {}
-            Err(e) => {
-                let error = e.to_string();
-                progress(&SweepEvent::Failed {
-                    run,
-                    error: error.clone(),
-                });
-                failed
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((run.id.clone(), error));
-            }
-        }
-    });
+                match outcome {
+                    Ok(result) => {
+                        progress(&SweepEvent::Finished {
+                            run,
+                            result: &result,
+                        });
+                        Some((i, result))
+                    }
+                    Err(TrainError::Cancelled) => None,
+                    Err(e) => {
+                        let error = e.to_string();
+                        progress(&SweepEvent::Failed {
+                            run,
+                            error: error.clone(),
+                        });
+                        failed
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((run.id.clone(), error));
+                        None
+                    }
+                }
+            })
+            .collect();
+    }
     let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
     failed.sort();
-    let ran = ran.into_inner();
-    let summary = merge(sweep, out)?;
-    let cancelled = ran + failed.len() < pending.len();
-    Ok(SweepOutcome {
-        summary,
+    let ran = trained.len();
+    let mut done: HashSet<usize> = HashSet::new();
+    for (i, r) in trained {
+        done.insert(i);
+        if options.keep_results {
+            results[i] = Some(r);
+        }
+    }
+    let mut missing: Vec<String> = pending
+        .iter()
+        .filter(|i| !done.contains(i))
+        .map(|&i| runs[i].id.clone())
+        .collect();
+    missing.sort();
+    let cancelled = options.compute && ran + failed.len() < pending.len();
+    Ok(Executed {
+        results,
         ran,
-        already_done,
+        loaded,
+        missing,
         failed,
         cancelled,
     })

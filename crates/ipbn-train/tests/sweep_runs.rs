@@ -219,3 +219,59 @@ fn the_example_sweep_parses_and_expands() {
     assert_eq!(runs.len(), 4 * 2 * 3);
     assert!(runs.iter().all(|r| r.invalid.is_none()));
 }
+
+#[test]
+fn the_executor_reads_back_what_it_stored_and_computes_only_what_is_asked() {
+    use sweep::{execute, ExecOptions, SweepRun};
+    let s = sweep_config();
+    let data = s.base.data.load().unwrap();
+    let runs: Vec<SweepRun> = s.expand().into_iter().take(4).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = |compute, shard| ExecOptions {
+        shard,
+        cancel: None,
+        compute,
+        keep_results: true,
+    };
+    // Reading only: nothing on disk, so everything is missing and nothing is trained.
+    let none = execute(&runs, &data, dir.path(), opts(false, None), &|_| {}).unwrap();
+    assert_eq!((none.ran, none.loaded, none.missing.len()), (0, 0, 4));
+    assert!(none.results.iter().all(Option::is_none));
+    // One shard of two trains its two runs only.
+    let half = Some(Shard { index: 2, count: 2 });
+    let first = execute(&runs, &data, dir.path(), opts(true, half), &|_| {}).unwrap();
+    assert_eq!((first.ran, first.loaded), (2, 0));
+    assert_eq!(
+        first
+            .results
+            .iter()
+            .map(Option::is_some)
+            .collect::<Vec<_>>(),
+        [false, true, false, true]
+    );
+    // Then everything: the stored two are read back identically, the other two trained.
+    let all = execute(&runs, &data, dir.path(), opts(true, None), &|_| {}).unwrap();
+    assert_eq!((all.ran, all.loaded, all.missing.len()), (2, 2, 0));
+    for i in [1, 3] {
+        assert_eq!(
+            serde_json::to_string(all.results[i].as_ref().unwrap()).unwrap(),
+            serde_json::to_string(first.results[i].as_ref().unwrap()).unwrap()
+        );
+    }
+    // Another data set gives other ids and does not take these files for its runs.
+    let mut other_cfg = s.base.data.clone();
+    if let ipbn_train::DataSource::Synthetic(syn) = &mut other_cfg {
+        syn.seed += 1;
+    }
+    let other = other_cfg.load().unwrap();
+    assert_ne!(
+        sweep::run_id_on(&runs[0].config, &data),
+        sweep::run_id_on(&runs[0].config, &other)
+    );
+    let elsewhere = execute(&runs, &other, dir.path(), opts(false, None), &|_| {}).unwrap();
+    assert_eq!(elsewhere.loaded, 0);
+    // Longer runs cost more.
+    let mut long = runs[0].config.clone();
+    long.steps *= 2;
+    assert!(sweep::run_cost(&long, &data) > sweep::run_cost(&runs[0].config, &data));
+}

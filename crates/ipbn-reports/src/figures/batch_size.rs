@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 
 /// Settings of the `batch-size` figure.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchSizeConfig {
     /// Conditions, in drawing order.
     pub conditions: Vec<String>,

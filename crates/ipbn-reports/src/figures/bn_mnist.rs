@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 
 /// Settings of the `bn-mnist` figure (also used by `homogenisation`).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BnMnistConfig {
     /// Conditions, as `plain`, `bn`, `ip:RULESPEC` or `ip+affine:RULESPEC`, in drawing order.
     pub conditions: Vec<String>,

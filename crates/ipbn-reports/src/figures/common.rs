@@ -8,13 +8,16 @@
 //! * [`check_base`], [`run_seeds`], [`parse_conds`]: the settings every network figure
 //!   checks, its run seeds and its conditions.
 //! * [`NetCond`]: a condition as drawn (label, colour, dash) with the activation it runs on.
-//! * [`run_all`]: every run of a figure as one parallel batch. Runs are scheduled longest
-//!   first on the context's rayon pool (each run is single-threaded and depends only on its
-//!   configuration, so results are the same for any thread count) and returned in list
-//!   order. Configurations the trainer rejects (e.g. `bn` with batch 1) come back as
-//!   [`Outcome::Invalid`] instead of failing the figure. Finished runs are kept in a
-//!   process-wide memo keyed by their full configuration and data files, so two figures
-//!   that need the same run (`bn-mnist` and `homogenisation`) train it once per process.
+//! * [`run_all`]: every run of a figure as one parallel batch through the executor of
+//!   `ipbn sweep`, each run stored as `OUT/runs/<id>.json` (see [`crate::runs`]): a stored
+//!   run is read back instead of trained, so a restarted `ipbn reproduce` trains no finished
+//!   run and two figures that need the same run (`bn-mnist` and `homogenisation`) train it
+//!   once. Runs are scheduled longest first on the context's rayon pool (each run is
+//!   single-threaded and depends only on its configuration, so results are the same for any
+//!   thread count) and returned in list order. Configurations the trainer rejects (e.g. `bn`
+//!   with batch 1) come back as [`Outcome::Invalid`] instead of failing the figure. A figure
+//!   passes all its runs to one `run_all` call before drawing, so that its runs can be
+//!   declared without training (`--shard`).
 //! * [`record_series`]: one condition's record history over seeds as a mean line with a
 //!   band of the 95 % confidence interval of the mean, each diverged run marked once, where
 //!   it diverged.
@@ -25,15 +28,15 @@ use super::experiment::{Fields, Progress};
 use crate::error::ReportError;
 use crate::figure::{DataSource, FigureContext};
 use crate::plot::{self, Diverged, Series, Spread};
+use crate::runs::RunMode;
 use ipbn_math::Activation;
 use ipbn_train::data::{self, Split};
 use ipbn_train::result::Record;
-use ipbn_train::{trainer, Condition, RunResult, TrainConfig};
+use ipbn_train::{Condition, RunResult, TrainConfig};
 use plotters::style::RGBColor;
-use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// Loads the figure's data from the context's source; a bad `--data` folder is a usage
 /// error whose message names the problem.
@@ -67,21 +70,22 @@ pub(crate) fn check_base(id: &str, base: &TrainConfig) -> Result<(), ReportError
     base.validate().map_err(|e| usage(id, &e.to_string()))
 }
 
-/// The run seeds of figure `id`: `--seeds` replicates if given, else `default`, replicate
-/// `r` seeded with `derive_seed(base, r)`. Every condition shares them, so that conditions
-/// are compared on the same initial weights and batch order.
+/// The run seeds of figure `id`: `n` replicates (the config's `seeds`, which `--seeds N`
+/// and `--set seeds=N` set), replicate `r` seeded with `derive_seed(base, r)`. Every
+/// condition shares them, so that conditions are compared on the same initial weights and
+/// batch order. (`_ctx` is unused: the context's seed override went when `--seeds` became
+/// `--set seeds=N`; the parameter stays so that callers need not change.)
 ///
 /// # Errors
 /// A usage error if there would be no replicate.
 pub(crate) fn run_seeds(
-    ctx: &FigureContext,
-    default: usize,
+    _ctx: &FigureContext,
+    n: usize,
     base: u64,
     id: &str,
 ) -> Result<Vec<u64>, ReportError> {
-    let n = ctx.seeds.unwrap_or(default);
     if n == 0 {
-        return Err(usage(id, "--seeds must be ≥ 1"));
+        return Err(usage(id, "seeds must be ≥ 1 (--seeds N or --set seeds=N)"));
     }
     Ok((0..n as u64)
         .map(|r| ipbn_math::seed::derive_seed(base, r))
@@ -231,103 +235,128 @@ impl Outcome {
     }
 }
 
-/// Finished runs of this process, by [`memo_key`].
-fn memo() -> &'static Mutex<HashMap<String, Arc<RunResult>>> {
-    static MEMO: OnceLock<Mutex<HashMap<String, Arc<RunResult>>>> = OnceLock::new();
-    MEMO.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// The full configuration and the data it trains on: two runs with the same key give the
-/// same result.
-fn memo_key(cfg: &TrainConfig, split: &Split) -> String {
-    let c = serde_json::to_string(cfg).unwrap_or_default();
-    format!(
-        "{c}|{}|{}x{}",
-        split.files.join(";"),
-        split.train.len(),
-        split.test.len()
-    )
-}
-
-/// A rough cost of a run in multiply-adds, for scheduling the longest runs first.
-fn cost(cfg: &TrainConfig, split: &Split) -> f64 {
-    let mut widths = vec![split.train.features()];
-    widths.extend(&cfg.hidden);
-    widths.push(split.train.classes.max(2));
-    let macs: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
-    // A step costs about 3 passes over its batch (forward, backward, update), plus a fixed
-    // overhead per step that dominates at batch 1; a record one pass over the test set and
-    // the probe.
-    let per_step = 3.0 * cfg.batch as f64 + 8.0;
-    let records = (cfg.steps / cfg.eval_every.max(1) + 2) as f64;
-    macs * (cfg.steps as f64 * per_step + records * (split.test.len() + cfg.probe_size) as f64)
-}
-
-/// Runs every configuration of `configs` on `split` in parallel on the current rayon pool
-/// and returns the outcomes in list order, reporting `(done, total)` through the context.
+/// Runs every configuration of `configs` on `split` and returns the outcomes in list order,
+/// reporting `(done, total)` through the context. The runs go through the executor of
+/// `ipbn sweep` ([`ipbn_train::sweep::execute`]) as the context's [`crate::runs::RunStore`]
+/// says: a run stored in `OUT/runs/<id>.json` is read back, the others are trained in
+/// parallel on the current rayon pool (longest first; each run is single-threaded and
+/// depends only on its configuration and the data, so results are the same for any thread
+/// count) and stored as each finishes. A configuration listed twice is trained once.
+/// Configurations the trainer rejects (e.g. `bn` with batch 1) come back as
+/// [`Outcome::Invalid`] instead of failing the figure.
+///
+/// A figure passes every run it needs to one call, before it draws: in plan mode this call
+/// records the runs and returns [`ReportError::Planned`], which stops the figure.
 ///
 /// # Errors
 /// The first failure of a valid configuration (an I/O or numerical error of the trainer,
-/// not a divergence, which is a result), as [`ReportError::Run`].
+/// not a divergence, which is a result), as [`ReportError::Run`]; runs not stored in merge
+/// mode, or not trained because the run was interrupted, also as [`ReportError::Run`].
 pub(crate) fn run_all(
     ctx: &FigureContext,
     split: &Split,
     configs: &[TrainConfig],
 ) -> Result<Vec<Outcome>, ReportError> {
-    let progress = Progress::start(ctx, configs.len());
-    let mut slots: Vec<Option<Outcome>> = configs.iter().map(|_| None).collect();
-    let mut todo: Vec<usize> = Vec::new();
-    for (i, cfg) in configs.iter().enumerate() {
-        let ready = if let Err(e) = cfg.validate_for(split) {
-            Some(Outcome::Invalid(e.to_string()))
-        } else {
-            let m = memo().lock().map_err(|_| poisoned())?;
-            m.get(&memo_key(cfg, split)).cloned().map(Outcome::Ran)
-        };
-        match ready {
-            Some(o) => {
-                slots[i] = Some(o);
-                progress.tick();
-            }
-            None => todo.push(i),
+    use ipbn_train::sweep::{self, ExecOptions, SweepEvent, SweepRun};
+    let store = &ctx.runs;
+    // Each distinct run once; `which[i]` is the run of configuration `i`.
+    let mut runs: Vec<SweepRun> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut which: Vec<Result<usize, String>> = Vec::with_capacity(configs.len());
+    for cfg in configs {
+        if let Err(e) = cfg.validate_for(split) {
+            which.push(Err(e.to_string()));
+            continue;
+        }
+        let id = sweep::run_id_on(cfg, split);
+        let j = *by_id.entry(id.clone()).or_insert_with(|| {
+            runs.push(SweepRun {
+                index: runs.len(),
+                id,
+                replicate: 0,
+                config: cfg.clone(),
+                invalid: None,
+            });
+            runs.len() - 1
+        });
+        which.push(Ok(j));
+    }
+    if store.mode() == RunMode::Plan {
+        store.declare(&runs, split)?;
+        return Err(ReportError::Planned);
+    }
+    // Progress counts distinct valid runs; those read from disk are done at once.
+    let progress = Progress::start(ctx, runs.len());
+    // Longest first (ties in list order), so the pool starts the long runs early; results
+    // come back per run, so the order of the outcomes is the list order whatever the
+    // scheduling.
+    let costs: Vec<f64> = runs
+        .iter()
+        .map(|r| sweep::run_cost(&r.config, split))
+        .collect();
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
+    let sorted: Vec<SweepRun> = order.iter().map(|&j| runs[j].clone()).collect();
+    let on_event = |ev: &SweepEvent<'_>| match ev {
+        SweepEvent::Planned { already_done, .. } => {
+            (0..*already_done).for_each(|_| progress.tick())
+        }
+        SweepEvent::Finished { .. } => progress.tick(),
+        SweepEvent::Failed { .. } => {}
+    };
+    let done = sweep::execute(
+        &sorted,
+        split,
+        &ctx.out_dir,
+        ExecOptions {
+            shard: None,
+            cancel: store.cancel_flag(),
+            compute: store.mode() == RunMode::Compute,
+            keep_results: true,
+        },
+        &on_event,
+    )
+    .map_err(|e| ReportError::Run(format!("cannot store the runs: {e}")))?;
+    store.count(done.ran, done.loaded);
+    if let Some((id, e)) = done.failed.first() {
+        return Err(ReportError::Run(format!("training run {id} failed: {e}")));
+    }
+    let mut results: Vec<Option<Arc<RunResult>>> = runs.iter().map(|_| None).collect();
+    for (k, r) in done.results.into_iter().enumerate() {
+        if let Some(r) = r {
+            results[order[k]] = Some(Arc::new(r));
         }
     }
-    // Longest first (ties in list order), one run per rayon task, so the pool starts the
-    // long runs early; each result goes to its own slot, so the order of the outcomes is the
-    // list order whatever the scheduling.
-    let costs: Vec<f64> = configs.iter().map(|c| cost(c, split)).collect();
-    todo.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
-    let ran: Vec<(usize, Arc<RunResult>)> = todo
-        .par_iter()
-        .with_max_len(1)
-        .map(|&i| {
-            let cfg = &configs[i];
-            let r = trainer::run(cfg, split, &mut |_| {}).map_err(|e| {
-                ReportError::Run(format!(
-                    "training run ({} , lr {}, batch {}, seed {}) failed: {e}",
-                    cfg.condition, cfg.lr, cfg.batch, cfg.seed
-                ))
-            })?;
-            let r = Arc::new(r);
-            memo()
-                .lock()
-                .map_err(|_| poisoned())?
-                .insert(memo_key(cfg, split), Arc::clone(&r));
-            progress.tick();
-            Ok((i, r))
-        })
-        .collect::<Result<_, ReportError>>()?;
-    for (i, r) in ran {
-        slots[i] = Some(Outcome::Ran(r));
+    let absent = results.iter().filter(|r| r.is_none()).count();
+    if absent > 0 {
+        let runs_dir = ctx.out_dir.join("runs");
+        return Err(ReportError::Run(if done.cancelled || store.cancelled() {
+            format!(
+                "interrupted: the runs in progress finished and every finished run is stored \
+                 in {}; run the same command again to resume ({absent} of {} runs of this \
+                 figure still to train)",
+                runs_dir.display(),
+                runs.len()
+            )
+        } else {
+            format!(
+                "{absent} of {} runs of this figure are not stored in {}; run its shards \
+                 (`ipbn reproduce ... --shard I/N`) or reproduce without --merge-only",
+                runs.len(),
+                runs_dir.display()
+            )
+        }));
     }
-    slots
+    which
         .into_iter()
-        .map(|m| m.ok_or_else(|| ReportError::Run("a training run produced no result".into())))
+        .map(|w| match w {
+            Err(why) => Ok(Outcome::Invalid(why)),
+            Ok(j) => results[j]
+                .clone()
+                .map(Outcome::Ran)
+                .ok_or_else(|| ReportError::Run("a training run produced no result".into())),
+        })
         .collect()
-}
-
-fn poisoned() -> ReportError {
-    ReportError::Run("a worker thread panicked while training; see the message above".into())
 }
 
 /// Every condition of a figure trained with every seed on one base configuration.
@@ -685,26 +714,31 @@ mod tests {
         assert_eq!(s.diverged, vec![Diverged { x: 1.5, count: 2 }]);
     }
 
-    fn context(seeds: Option<usize>) -> FigureContext {
+    fn context(dir: &std::path::Path, mode: RunMode) -> FigureContext {
         FigureContext {
             quick: true,
-            seeds,
             data: DataSource::Shipped,
-            out_dir: std::env::temp_dir(),
+            out_dir: dir.to_path_buf(),
             progress: Arc::new(|d, t| assert!(d <= t)),
+            runs: crate::runs::RunStore::new(mode, None),
+            overrides: Default::default(),
         }
     }
 
     #[test]
-    fn run_seeds_follow_the_context_and_reject_zero() {
-        let own = run_seeds(&context(None), 3, 7, "fig").unwrap();
+    fn run_seeds_follow_the_count_and_reject_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), RunMode::Compute);
+        let own = run_seeds(&ctx, 3, 7, "fig").unwrap();
         assert_eq!(own.len(), 3);
         assert_eq!(own[2], ipbn_math::seed::derive_seed(7, 2));
         assert!(own[0] != own[1] && own[1] != own[2]);
-        // `--seeds` overrides the default and keeps the same first replicates.
-        assert_eq!(run_seeds(&context(Some(2)), 3, 7, "fig").unwrap(), own[..2]);
-        match run_seeds(&context(Some(0)), 3, 7, "fig") {
-            Err(ReportError::Config(m)) => assert_eq!(m, "fig: --seeds must be ≥ 1"),
+        // Fewer seeds keep the same first replicates.
+        assert_eq!(run_seeds(&ctx, 2, 7, "fig").unwrap(), own[..2]);
+        match run_seeds(&ctx, 0, 7, "fig") {
+            Err(ReportError::Config(m)) => {
+                assert_eq!(m, "fig: seeds must be ≥ 1 (--seeds N or --set seeds=N)")
+            }
             other => panic!("expected a usage error, got {other:?}"),
         }
     }
@@ -733,6 +767,104 @@ mod tests {
     }
 
     #[test]
+    fn runs_are_stored_read_back_identically_planned_and_merged() {
+        let split = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
+            train: 64,
+            test: 32,
+            features: 5,
+            classes: 3,
+            separation: 3.0,
+            seed: 1,
+        })
+        .load()
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ok = TrainConfig {
+            hidden: vec![4],
+            steps: 6,
+            batch: 8,
+            eval_every: 3,
+            probe_size: 8,
+            ip_lr: 0.01,
+            ..TrainConfig::default()
+        };
+        let ip = TrainConfig {
+            condition: "ip:triesch".parse().unwrap(),
+            ..ok.clone()
+        };
+        let bad = TrainConfig {
+            condition: Condition::Bn,
+            batch: 1,
+            ..ok.clone()
+        };
+        let list = [ok.clone(), bad, ip.clone(), ok.clone()];
+        // Plan mode declares the two distinct valid runs and trains nothing.
+        let plan = context(dir.path(), RunMode::Plan);
+        assert!(matches!(
+            run_all(&plan, &split, &list),
+            Err(ReportError::Planned)
+        ));
+        let planned = plan.runs.take_planned();
+        assert_eq!(planned.runs.len(), 2);
+        assert_eq!(planned.data.len(), 1);
+        assert!(!dir.path().join("runs").exists());
+        // Merge mode with nothing stored names what is missing.
+        let merge = context(dir.path(), RunMode::MergeOnly);
+        match run_all(&merge, &split, &list) {
+            Err(ReportError::Run(m)) => assert!(m.starts_with("2 of 2 runs"), "{m}"),
+            other => panic!("expected missing runs, got {other:?}"),
+        }
+        // Compute trains each distinct run once and stores it.
+        let ctx = context(dir.path(), RunMode::Compute);
+        let first = run_all(&ctx, &split, &list).unwrap();
+        assert_eq!(ctx.runs.counts().computed, 2);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("runs")).unwrap().count(),
+            2
+        );
+        let as_text = |o: &Outcome| serde_json::to_string(o.result().unwrap()).unwrap();
+        assert_eq!(as_text(&first[0]), as_text(&first[3]));
+        assert!(matches!(&first[1], Outcome::Invalid(m) if m.contains("batch")));
+        // Read back, in any mode but plan, the results are the same to the last bit.
+        for mode in [RunMode::Compute, RunMode::MergeOnly] {
+            let again = context(dir.path(), mode);
+            let read = run_all(&again, &split, &list).unwrap();
+            assert_eq!(
+                again.runs.counts(),
+                crate::runs::RunCounts {
+                    computed: 0,
+                    loaded: 2
+                }
+            );
+            for i in [0, 2, 3] {
+                assert_eq!(as_text(&read[i]), as_text(&first[i]));
+                let (a, b) = (read[i].result().unwrap(), first[i].result().unwrap());
+                assert_eq!(
+                    a.final_test_accuracy.map(f64::to_bits),
+                    b.final_test_accuracy.map(f64::to_bits)
+                );
+            }
+        }
+        // A stored run of other data is not taken for this one.
+        let other = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
+            seed: 2,
+            ..ipbn_train::config::SyntheticData {
+                train: 64,
+                test: 32,
+                features: 5,
+                classes: 3,
+                separation: 3.0,
+                seed: 1,
+            }
+        })
+        .load()
+        .unwrap();
+        let ctx2 = context(dir.path(), RunMode::Compute);
+        run_all(&ctx2, &other, &[ok]).unwrap();
+        assert_eq!(ctx2.runs.counts().computed, 1);
+    }
+
+    #[test]
     fn invalid_configs_are_outcomes_not_errors() {
         let split = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
             train: 64,
@@ -744,7 +876,8 @@ mod tests {
         })
         .load()
         .unwrap();
-        let ctx = context(None);
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path(), RunMode::Compute);
         let ok = TrainConfig {
             hidden: vec![4],
             steps: 5,
@@ -761,7 +894,7 @@ mod tests {
         let out = run_all(&ctx, &split, &[ok.clone(), bad]).unwrap();
         assert!(out[0].result().is_some_and(|r| r.steps_completed == 5));
         assert!(matches!(&out[1], Outcome::Invalid(m) if m.contains("batch")));
-        // The memo returns the same result for the same configuration.
+        // The stored run gives the same result for the same configuration.
         let again = run_all(&ctx, &split, &[ok]).unwrap();
         assert_eq!(
             again[0].result().unwrap().final_test_accuracy,

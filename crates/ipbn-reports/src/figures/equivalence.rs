@@ -35,6 +35,7 @@ use serde_json::json;
 
 /// Settings of the `equivalence` figure.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EquivalenceConfig {
     /// Samples in the BN batch of panel (a).
     pub batch: usize,
@@ -310,6 +311,7 @@ impl Experiment for Equivalence {
     type Config = EquivalenceConfig;
     const FULL: fn() -> EquivalenceConfig = EquivalenceConfig::full;
     const QUICK: fn() -> EquivalenceConfig = EquivalenceConfig::quick;
+    const TRAINS_NETWORKS: bool = false;
 
     fn given(&self) -> Option<&EquivalenceConfig> {
         self.config.as_ref()

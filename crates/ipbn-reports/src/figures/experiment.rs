@@ -5,7 +5,8 @@
 //! [`Figure::run`] of an [`Experiment`]:
 //!
 //! 1. picks the settings: those given explicitly, else [`Experiment::QUICK`] or
-//!    [`Experiment::FULL`] as the context asks;
+//!    [`Experiment::FULL`] as the context asks, changed by the context's `--config` and
+//!    `--set` ([`crate::protocol`]);
 //! 2. runs [`Experiment::produce`], which validates them, runs the experiment, draws `ID.svg`
 //!    and `ID.png`, and returns the finding with the figure's own JSON fields;
 //! 3. writes `ID.json`: the fields every figure starts with (id, question, source, version,
@@ -15,6 +16,8 @@
 use crate::error::ReportError;
 use crate::figure::{Figure, FigureContext, FigureOutput};
 use crate::plot;
+use crate::protocol::Overrides;
+use crate::runs::RunCounts;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,12 +30,17 @@ pub(crate) trait Experiment: Send + Sync {
     const QUESTION: &'static str;
     /// Its source (paper and figure).
     const SOURCE: &'static str;
-    /// The figure's settings (written to its JSON as `config`).
-    type Config: Clone + serde::Serialize;
+    /// The figure's settings (written to its JSON as `config`; read back from JSON by
+    /// `--config` and `--set`, so it derives `Deserialize` with `deny_unknown_fields`).
+    type Config: Clone + serde::Serialize + serde::de::DeserializeOwned;
     /// The full protocol.
     const FULL: fn() -> Self::Config;
     /// Small settings for tests and a first look (`--quick`).
     const QUICK: fn() -> Self::Config;
+    /// Whether [`Experiment::produce`] trains networks through `common::run_all` (default);
+    /// single-unit figures set it to `false`, so that `ipbn reproduce --shard` does not run
+    /// them to find their runs.
+    const TRAINS_NETWORKS: bool = true;
 
     /// Settings given explicitly; `None` picks [`Experiment::QUICK`] or
     /// [`Experiment::FULL`] from the context.
@@ -75,12 +83,32 @@ impl<E: Experiment> Figure for E {
         E::SOURCE
     }
 
+    fn trains_networks(&self) -> bool {
+        E::TRAINS_NETWORKS
+    }
+
+    fn config_json(&self, quick: bool) -> Result<Value, ReportError> {
+        Ok(serde_json::to_value(base_config(self, quick))?)
+    }
+
+    fn resolve_config(&self, quick: bool, overrides: &Overrides) -> Result<Value, ReportError> {
+        Ok(serde_json::to_value(resolve(self, quick, overrides)?)?)
+    }
+
+    fn declare_runs(&self, ctx: &FigureContext) -> Result<(), ReportError> {
+        if !E::TRAINS_NETWORKS {
+            return Ok(());
+        }
+        let cfg = resolve(self, ctx.quick, &ctx.overrides)?;
+        match self.produce(ctx, &cfg) {
+            Ok(_) | Err(ReportError::Planned) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     fn run(&self, ctx: &FigureContext) -> Result<FigureOutput, ReportError> {
-        let cfg = match self.given() {
-            Some(c) => c.clone(),
-            None if ctx.quick => (E::QUICK)(),
-            None => (E::FULL)(),
-        };
+        let cfg = resolve(self, ctx.quick, &ctx.overrides)?;
+        let before = ctx.runs.counts();
         let Produced {
             finding,
             mut files,
@@ -108,14 +136,41 @@ impl<E: Experiment> Figure for E {
             crate::tidy::write_csv(&csv, E::ID, &tidy)?;
             files.push(csv);
         }
+        let after = ctx.runs.counts();
         Ok(FigureOutput {
             id: E::ID.to_string(),
             question: E::QUESTION.to_string(),
             finding,
             files,
             verdicts,
+            runs: RunCounts {
+                computed: after.computed - before.computed,
+                loaded: after.loaded - before.loaded,
+            },
         })
     }
+}
+
+/// The settings before any change: those given explicitly, else the quick or full protocol.
+fn base_config<E: Experiment>(e: &E, quick: bool) -> E::Config {
+    match e.given() {
+        Some(c) => c.clone(),
+        None if quick => (E::QUICK)(),
+        None => (E::FULL)(),
+    }
+}
+
+/// The settings after `overrides` (see [`crate::protocol::apply`]).
+fn resolve<E: Experiment>(
+    e: &E,
+    quick: bool,
+    overrides: &Overrides,
+) -> Result<E::Config, ReportError> {
+    let base = base_config(e, quick);
+    if overrides.is_empty() {
+        return Ok(base);
+    }
+    crate::protocol::apply(E::ID, &serde_json::to_value(&base)?, overrides)
 }
 
 /// Counts finished units of a figure's work and reports `(done, total)` through the
@@ -211,13 +266,14 @@ mod tests {
         let s = Arc::clone(&seen);
         let ctx = FigureContext {
             quick,
-            seeds: None,
             data: DataSource::Shipped,
             out_dir: dir.to_path_buf(),
             progress: Arc::new(move |d, t| {
                 assert_eq!(t, 2);
                 s.lock().unwrap().push(d);
             }),
+            runs: Default::default(),
+            overrides: Default::default(),
         };
         (ctx, seen)
     }
@@ -247,6 +303,23 @@ mod tests {
         );
         let given = Probe { config: Some(7) };
         assert_eq!(given.run(&full).unwrap().finding, "ran with 7");
+    }
+
+    #[test]
+    fn overrides_change_the_settings_written_to_the_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ctx, _) = context(dir.path(), true);
+        ctx.overrides = Overrides {
+            patch: Some(json!(5)),
+            sets: Vec::new(),
+        };
+        // A bare number is not an object of settings.
+        assert!(Probe { config: None }.run(&ctx).is_err());
+        assert_eq!(
+            Probe { config: None }.config_json(false).unwrap(),
+            json!(100)
+        );
+        assert!(Probe { config: None }.trains_networks());
     }
 
     #[test]

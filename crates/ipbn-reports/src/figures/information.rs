@@ -44,6 +44,7 @@ use std::sync::Arc;
 
 /// Settings of the `information` figure.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InformationConfig {
     /// The input distribution.
     pub input: InputDist,
@@ -363,6 +364,7 @@ impl Experiment for Information {
     type Config = InformationConfig;
     const FULL: fn() -> InformationConfig = InformationConfig::full;
     const QUICK: fn() -> InformationConfig = InformationConfig::quick;
+    const TRAINS_NETWORKS: bool = false;
 
     fn given(&self) -> Option<&InformationConfig> {
         self.config.as_ref()

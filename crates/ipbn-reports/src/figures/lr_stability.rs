@@ -30,6 +30,7 @@ use serde_json::{json, Value};
 
 /// Settings of the `lr-stability` figure.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LrStabilityConfig {
     /// Conditions of panel (a), in drawing order.
     pub conditions: Vec<String>,

@@ -40,6 +40,7 @@ use std::sync::Arc;
 /// The learning rate decays as η/(1 + t/τ) with τ = 1/`anneal_fraction` of a run's steps, so
 /// each run ends close to its fixed point instead of fluctuating around it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SingleNeuronConfig {
     /// SGD steps of a run on a unit-variance input (see the type's docs for other inputs).
     pub steps: usize,
@@ -190,6 +191,7 @@ impl Experiment for SingleNeuron {
     type Config = SingleNeuronConfig;
     const FULL: fn() -> SingleNeuronConfig = SingleNeuronConfig::full;
     const QUICK: fn() -> SingleNeuronConfig = SingleNeuronConfig::quick;
+    const TRAINS_NETWORKS: bool = false;
 
     fn given(&self) -> Option<&SingleNeuronConfig> {
         self.config.as_ref()

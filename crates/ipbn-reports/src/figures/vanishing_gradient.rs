@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 
 /// Settings of the `vanishing-gradient` figure.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VanishingConfig {
     /// Conditions, in drawing order.
     pub conditions: Vec<String>,
