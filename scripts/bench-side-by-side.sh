@@ -13,7 +13,9 @@
 # libraries, a few GB, although only the CPU is used). If torch cannot be installed, the script
 # says so and compares with numpy only. numpy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
 # unset (so OpenBLAS picks its kernels for this CPU) and one BLAS thread.
-# IPBN_KERNELS is passed through to ipbn (e.g. IPBN_KERNELS=portable).
+# IPBN_KERNELS is passed through to ipbn (e.g. IPBN_KERNELS=portable). IPBN_BIN=PATH uses
+# that ipbn binary instead of building target/release/ipbn; BENCH_STEPS (default 300) and
+# BENCH_REPS (default 5) set each measurement's steps and repetitions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,9 +28,12 @@ DATA=datasets/mnist-10k
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-echo "== building ipbn (release)"
-cargo build --release --quiet
-IPBN=./target/release/ipbn
+IPBN=${IPBN_BIN:-}
+if [ -z "$IPBN" ]; then
+    echo "== building ipbn (release)"
+    cargo build --release --quiet
+    IPBN=./target/release/ipbn
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "== creating the virtual environment $VENV"
