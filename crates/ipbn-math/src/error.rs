@@ -114,6 +114,12 @@ pub enum MathError {
         /// The eps, widened to `f64`.
         eps: f64,
     },
+    /// The kernel mode (environment variable `IPBN_KERNELS`) is not one of the accepted values.
+    #[error("IPBN_KERNELS={value:?} is not a kernel mode; accepted: native, portable")]
+    BadKernelMode {
+        /// The value that was given.
+        value: String,
+    },
 }
 
 /// Shorthand for `std::result::Result<T, MathError>`.

@@ -1,13 +1,16 @@
-//! Element-wise kernels of the training hot path, and the machinery that compiles a loop twice
-//! (for the baseline target and for AVX2 + FMA) and picks one at run time.
+//! Element-wise kernels of the training hot path, the kernel sets of the CPU and the kernel
+//! mode, and the [`multiversion!`](crate::multiversion!) macro that compiles a loop for AVX-512,
+//! AVX2 + FMA and the baseline target (with the `multiversion` crate) and picks the widest the
+//! CPU runs.
 //!
 //! # Same results on every path
 //!
-//! The wide (AVX2) instance of a loop performs the same IEEE operations in the same order as
-//! the baseline instance; only the number of values per instruction changes (Rust never fuses
-//! a multiply and an add unless asked with `mul_add`). Reductions stay sequential where their
-//! order matters. So switching paths does not change a single bit, with one documented
-//! exception: the exponential inside the sigmoid kernels.
+//! The wide (AVX2, AVX-512) instances of a loop perform the same IEEE operations in the same
+//! order as the baseline instance; only the number of values per instruction changes (Rust
+//! never fuses a multiply and an add unless asked with `mul_add`). Reductions stay sequential
+//! where their order matters. So switching paths does not change a single bit, with one
+//! documented exception: the exponential inside the sigmoid kernels. Only the matrix products
+//! ([`crate::gemm`]) give different bits on different kernel sets; [`kernel_mode`] pins them.
 //!
 //! # The exponential
 //!
@@ -23,7 +26,103 @@
 use crate::{Activation, Real};
 use std::any::TypeId;
 
-/// Whether the CPU runs the wide (AVX2 + FMA) instances of the kernels.
+/// A set of vector kernels: what the CPU offers, and what the matrix products run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KernelSet {
+    /// No AVX2 + FMA: the compiler's baseline code (SSE2 on x86-64).
+    Baseline,
+    /// 256-bit AVX2 with fused multiply-add.
+    Avx2Fma,
+    /// 512-bit AVX-512 (F, BW, DQ and VL), with AVX2 and FMA.
+    Avx512,
+}
+
+impl KernelSet {
+    /// The short name printed by `ipbn bench` (`baseline`, `avx2+fma`, `avx512`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelSet::Baseline => "baseline",
+            KernelSet::Avx2Fma => "avx2+fma",
+            KernelSet::Avx512 => "avx512",
+        }
+    }
+}
+
+impl std::fmt::Display for KernelSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The widest kernel set this CPU runs.
+pub fn detected_kernels() -> KernelSet {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::is_x86_feature_detected as has;
+        let avx2 = has!("avx2") && has!("fma");
+        if avx2 && has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+            return KernelSet::Avx512;
+        }
+        if avx2 {
+            return KernelSet::Avx2Fma;
+        }
+    }
+    KernelSet::Baseline
+}
+
+/// The environment variable that selects the kernel mode (`native` or `portable`).
+pub const KERNELS_ENV: &str = "IPBN_KERNELS";
+
+/// How the matrix products choose their kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelMode {
+    /// The widest kernels the CPU has (the default): fastest, and the same bits for the same
+    /// binary on the same CPU, but the last bits may differ between CPUs with different
+    /// vector units.
+    Native,
+    /// At most AVX2 + FMA on every CPU: the same bits on every x86-64 CPU with AVX2 + FMA,
+    /// which is how the committed `reports/` were made.
+    Portable,
+}
+
+impl std::str::FromStr for KernelMode {
+    type Err = crate::MathError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "" | "native" => Ok(KernelMode::Native),
+            "portable" => Ok(KernelMode::Portable),
+            other => Err(crate::MathError::BadKernelMode {
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// The kernel mode from [`KERNELS_ENV`], read once per process. An unknown value is reported
+/// on standard error once and runs [`KernelMode::Portable`], the mode that changes nothing.
+pub fn kernel_mode() -> KernelMode {
+    static MODE: std::sync::OnceLock<KernelMode> = std::sync::OnceLock::new();
+    *MODE.get_or_init(|| {
+        let v = std::env::var(KERNELS_ENV).unwrap_or_default();
+        v.parse().unwrap_or_else(|e| {
+            eprintln!("warning: {e}; using portable");
+            KernelMode::Portable
+        })
+    })
+}
+
+/// The kernel set the matrix products run on: [`detected_kernels`], capped at
+/// [`KernelSet::Avx2Fma`] in [`KernelMode::Portable`]. The element-wise kernels always run the
+/// widest instance, which gives the same bits at every width (see the module documentation).
+pub fn product_kernels() -> KernelSet {
+    let set = detected_kernels();
+    match kernel_mode() {
+        KernelMode::Native => set,
+        KernelMode::Portable => set.min(KernelSet::Avx2Fma),
+    }
+}
+
+/// Whether the CPU runs the wide (AVX2 + FMA or wider) instances of the element-wise kernels.
 #[inline]
 pub fn wide_simd() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -36,12 +135,13 @@ pub fn wide_simd() -> bool {
     }
 }
 
-/// Defines a function whose body is compiled twice, once for the baseline target and once with
-/// AVX2 and FMA enabled, and runs the second when [`wide_simd`] says the CPU has them.
+/// Defines a function whose body is compiled three times, by the `multiversion` crate: for
+/// AVX-512 (F, BW, DQ, VL with AVX2 and FMA), for AVX2 + FMA and for the baseline target; the
+/// widest instance the CPU runs is chosen at run time.
 ///
-/// Inside the body the constant `WIDE: bool` tells which instance is running, so a body may
-/// call `#[target_feature(enable = "avx2,fma")]` functions when `WIDE` is true. Generic
-/// parameters take at most one bound each.
+/// Inside the body the constant `WIDE: bool` is true in the AVX2 and AVX-512 instances, so a
+/// body may call `#[target_feature(enable = "avx2,fma")]` functions when `WIDE` is true.
+/// Generic parameters take at most one bound each.
 ///
 /// ```
 /// ipbn_math::multiversion! {
@@ -67,27 +167,37 @@ macro_rules! multiversion {
     ) => {
         $(#[$attr])*
         #[allow(clippy::too_many_arguments)]
+        #[inline]
         $vis fn $name $(<$($gen $(: $bound)?),+>)? ( $($arg: $ty),* ) $(-> $ret)? {
+            #[allow(unused_imports)]
+            use $crate::kernels::__private::multiversion;
+
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
             fn body<$($($gen $(: $bound)?,)+)? const WIDE: bool>( $($arg: $ty),* ) $(-> $ret)?
             $body
 
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
+            #[multiversion::multiversion(targets(
+                "x86_64+avx512f+avx512bw+avx512dq+avx512vl+avx2+fma",
+                "x86_64+avx2+fma",
+            ))]
             #[allow(clippy::too_many_arguments)]
-            unsafe fn wide $(<$($gen $(: $bound)?),+>)? ( $($arg: $ty),* ) $(-> $ret)? {
-                body::<$($($gen,)+)? true>($($arg),*)
+            fn dispatch $(<$($gen $(: $bound)?),+>)? ( $($arg: $ty),* ) $(-> $ret)? {
+                const WIDE: bool = multiversion::target::target_cfg_f!(all(
+                    target_arch = "x86_64",
+                    target_feature = "avx2",
+                    target_feature = "fma"
+                ));
+                body::<$($($gen,)+)? WIDE>($($arg),*)
             }
-
-            #[cfg(target_arch = "x86_64")]
-            if $crate::kernels::wide_simd() {
-                // SAFETY: `wide` needs AVX2 and FMA, which the CPU was just found to have.
-                return unsafe { wide $(::<$($gen),+>)? ($($arg),*) };
-            }
-            body::<$($($gen,)+)? false>($($arg),*)
+            dispatch $(::<$($gen),+>)? ($($arg),*)
         }
     };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use multiversion;
 }
 
 /// `s` as `&[f32]` when `T` is `f32`.

@@ -1,5 +1,6 @@
-//! `ipbn bench`: training throughput per condition on one thread, the GEMM-only bound measured
-//! in the same process, and the speed-up of a sweep on two threads over one.
+//! `ipbn bench`: training throughput per condition on one thread, the GEMM-only bound and the
+//! FMA-peak bound measured in the same process, the kernel set the products ran on, and the
+//! speed-up of a sweep on two threads over one.
 
 use crate::error::{CliError, CliResult};
 use clap::Args;
@@ -12,8 +13,11 @@ use ipbn_train::Condition;
 /// f32, SGD) on the shipped MNIST subset, one thread per condition; the GEMM-only bound (the
 /// step's matrix products alone, same shapes and library, measured in the same process) and
 /// the ratio of the two; and how much faster a sweep of independent runs goes on a 2-thread
-/// pool than on a 1-thread pool. Medians of interleaved repetitions; a loaded machine lowers
-/// every figure (the load average is printed).
+/// pool than on a 1-thread pool. Also the register-only FMA peak of one core at the CPU's
+/// widest vector width and each condition's share of the FMA-peak bound (the step's product
+/// FLOPs at that peak), and the kernel set the products ran on (`IPBN_KERNELS=portable` pins
+/// them to AVX2+FMA; then nothing else changes). Medians of interleaved repetitions; a loaded
+/// machine lowers every figure (the load average is printed).
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Print the report as JSON instead of a table.

@@ -1,7 +1,10 @@
 //! Training throughput, measured: samples per second of training steps under each condition on
 //! one thread, the same step's matrix products alone (the GEMM-only bound, measured in the same
-//! process with the same library and operand forms), and how much faster a sweep of independent
-//! runs goes on two threads than on one.
+//! process with the same library and operand forms), the FMA-peak bound (the step's product
+//! FLOPs at the register-only FMA peak of one core at the CPU's widest vector width, measured
+//! in the same process), and how much faster a sweep of independent runs goes on two threads
+//! than on one. When the products run on a wider kernel set than the portable one, the same
+//! products on the portable set are timed too, interleaved, so the two can be compared.
 //!
 //! The workload is Ioffe & Szegedy's MNIST network (784-100-100-100-10 sigmoid, batch 60, f32,
 //! plain SGD) on the shipped MNIST subset. Every series is measured in repetitions; within a
@@ -22,7 +25,7 @@ use crate::data::{self, Split};
 use crate::error::{ConfigError, Result, TrainError};
 use crate::sweep::{run_sweep_with_data, Grid, SweepConfig, SweepOptions};
 use crate::trainer::build_network;
-use ndarray::linalg::general_mat_mul;
+use ipbn_math::kernels::{detected_kernels, product_kernels, KernelSet};
 use ndarray::{s, Array2};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -98,6 +101,9 @@ pub struct ConditionThroughput {
     /// Median over repetitions of (this condition's rate / the GEMM-only rate of the same
     /// repetition).
     pub gemm_ratio: f64,
+    /// `samples_per_sec` as a share of the FMA-peak bound
+    /// ([`BenchReport::fma_bound_samples_per_sec`]).
+    pub fma_share: f64,
     /// Samples per second of every repetition, in order.
     pub reps: Vec<f64>,
 }
@@ -154,8 +160,27 @@ pub struct BenchReport {
     pub conditions: Vec<ConditionThroughput>,
     /// The sweep speed-up, if measured.
     pub sweep: Option<SweepSpeedup>,
-    /// Whether the element-wise kernels ran their AVX2 + FMA instances.
+    /// Whether the element-wise kernels ran their AVX2 + FMA (or wider) instances.
     pub wide_simd: bool,
+    /// The kernel set the matrix products ran on (`avx512`, `avx2+fma` or `baseline`; see
+    /// `ipbn_math::gemm`).
+    pub kernels: String,
+    /// The kernel mode (`native`, or `portable` with `IPBN_KERNELS=portable`).
+    pub kernel_mode: String,
+    /// The widest kernel set of the CPU, which the element-wise kernels run on (they give the
+    /// same bits on every set).
+    pub cpu_kernels: String,
+    /// The register-only `f32` FMA peak of one core at the CPU's widest vector width, measured
+    /// in this process, in GFLOP/s.
+    pub fma_peak_gflops: f64,
+    /// The samples per second one core would train at if the step's matrix products ran at
+    /// `fma_peak_gflops` and nothing else took time.
+    pub fma_bound_samples_per_sec: f64,
+    /// When the products run on a wider set than the portable one: the GEMM-only rate of the
+    /// same products on the portable set (`avx2+fma`), measured interleaved with the others.
+    pub gemm_portable_samples_per_sec: Option<f64>,
+    /// Median over repetitions of (GEMM-only rate / portable GEMM-only rate).
+    pub gemm_speedup_over_portable: Option<f64>,
     /// The machine's 1-minute load average when the measurement started (Linux only): above
     /// the number of cores, other processes shared the CPU and every figure is lower.
     pub load_average: Option<f64>,
@@ -178,29 +203,55 @@ impl BenchReport {
         );
         let _ = writeln!(
             t,
-            "{:<36} {:>12} {:>10}",
-            "condition", "samples/s", "of GEMM"
+            "{:<36} {:>12} {:>10} {:>12}",
+            "condition", "samples/s", "of GEMM", "of FMA peak"
         );
         let _ = writeln!(
             t,
-            "{:<36} {:>12.0} {:>10} ({:.1} MFLOP/step at {:.1} GFLOP/s)",
+            "{:<36} {:>12.0} {:>10} {:>12} ({:.1} GFLOP/s of one core at {})",
+            "FMA-peak bound",
+            self.fma_bound_samples_per_sec,
+            "",
+            "1.00",
+            self.fma_peak_gflops,
+            self.cpu_kernels
+        );
+        let _ = writeln!(
+            t,
+            "{:<36} {:>12.0} {:>10} {:>12.2} ({:.1} MFLOP/step at {:.1} GFLOP/s)",
             "GEMM-only bound",
             self.gemm_bound_samples_per_sec,
             "1.00",
+            self.gemm_bound_samples_per_sec / self.fma_bound_samples_per_sec,
             self.gemm_mflop_per_step,
             self.gemm_gflops
         );
+        if let (Some(p), Some(r)) = (
+            self.gemm_portable_samples_per_sec,
+            self.gemm_speedup_over_portable,
+        ) {
+            let _ = writeln!(
+                t,
+                "{:<36} {:>12.0} {:>10.2} {:>12.2} (the products on avx2+fma; native is {r:.2}×)",
+                "GEMM-only, portable kernels",
+                p,
+                1.0 / r,
+                p / self.fma_bound_samples_per_sec,
+            );
+        }
         for c in &self.conditions {
             let _ = writeln!(
                 t,
-                "{:<36} {:>12.0} {:>10.2}",
-                c.condition, c.samples_per_sec, c.gemm_ratio
+                "{:<36} {:>12.0} {:>10.2} {:>12.2}",
+                c.condition, c.samples_per_sec, c.gemm_ratio, c.fma_share
             );
         }
         let mut notes = vec![format!(
-            "kernels: {}",
+            "kernels: {} ({} mode; element-wise {})",
+            self.kernels,
+            self.kernel_mode,
             if self.wide_simd {
-                "AVX2+FMA"
+                self.cpu_kernels.as_str()
             } else {
                 "baseline"
             }
@@ -257,6 +308,7 @@ pub struct GemmStep {
     dw: Vec<Array2<f32>>,
     gx: Vec<Array2<f32>>,
     batch: usize,
+    kernels: ipbn_math::kernels::KernelSet,
 }
 
 impl GemmStep {
@@ -285,6 +337,7 @@ impl GemmStep {
             dw: Vec::with_capacity(layers),
             gx: Vec::with_capacity(layers),
             batch,
+            kernels: ipbn_math::kernels::product_kernels(),
         };
         for l in 0..layers {
             let (fi, fo) = (widths[l], widths[l + 1]);
@@ -296,6 +349,13 @@ impl GemmStep {
             s.gx.push(Array2::zeros((batch, fi)));
         }
         Ok(s)
+    }
+
+    /// The same products on kernel set `set` instead of the one the training steps use
+    /// (for comparing kernel sets in one process).
+    pub fn on_kernels(mut self, set: ipbn_math::kernels::KernelSet) -> Self {
+        self.kernels = set;
+        self
     }
 
     /// Floating-point operations of one step (two per multiply-add).
@@ -315,12 +375,33 @@ impl GemmStep {
     /// Runs the products of one step.
     pub fn step(&mut self) {
         for l in 0..self.w.len() {
-            general_mat_mul(1.0, &self.x[l], &self.w[l], 0.0, &mut self.z[l]);
+            ipbn_math::gemm::gemm_on(
+                self.kernels,
+                1.0,
+                &self.x[l],
+                &self.w[l],
+                0.0,
+                &mut self.z[l],
+            );
         }
         for l in (0..self.w.len()).rev() {
-            general_mat_mul(1.0, &self.x[l].t(), &self.g[l], 0.0, &mut self.dw[l]);
+            ipbn_math::gemm::gemm_on(
+                self.kernels,
+                1.0,
+                &self.x[l].t(),
+                &self.g[l],
+                0.0,
+                &mut self.dw[l],
+            );
             if l > 0 {
-                general_mat_mul(1.0, &self.g[l], &self.w[l].t(), 0.0, &mut self.gx[l]);
+                ipbn_math::gemm::gemm_on(
+                    self.kernels,
+                    1.0,
+                    &self.g[l],
+                    &self.w[l].t(),
+                    0.0,
+                    &mut self.gx[l],
+                );
             }
         }
     }
@@ -421,25 +502,37 @@ pub fn run_bench_with_data(opts: &BenchOptions, data: &Split) -> Result<BenchRep
     let load_average = load_average();
 
     let mut gemm = GemmStep::new(&widths, batch)?;
+    // The same products on the portable kernel set, when the training steps use another.
+    let portable_set = detected_kernels().min(KernelSet::Avx2Fma);
+    let mut gemm_port = match product_kernels() == portable_set {
+        true => None,
+        false => Some(GemmStep::new(&widths, batch)?.on_kernels(portable_set)),
+    };
+    let has_port = usize::from(gemm_port.is_some());
     let mut trainees = opts
         .conditions
         .iter()
         .map(|c| Trainee::new(&ioffe_config(c), data))
         .collect::<Result<Vec<_>>>()?;
+    let first_peak = ipbn_math::peak::measure_fma_peak(0.002, 100);
     for _ in 0..opts.warmup {
         gemm.step();
+        if let Some(g) = &mut gemm_port {
+            g.step();
+        }
     }
     for t in &mut trainees {
         t.steps(data, opts.warmup)?;
     }
     let mut gemm_reps = Vec::with_capacity(opts.reps);
+    let mut port_reps = Vec::with_capacity(opts.reps);
     let mut cond_reps = vec![Vec::with_capacity(opts.reps); trainees.len()];
     for _ in 0..opts.reps {
         // Each repetition alternates short blocks of every series, so that a change in the
         // machine's load during the repetition is shared by all of them.
-        // Series 0 is the bound, series 1.. the conditions; each round starts with the next
-        // series, so no series always follows the same one.
-        let series = trainees.len() + 1;
+        // Series 0 is the bound, then the portable bound if measured, then the conditions;
+        // each round starts with the next series, so no series always follows the same one.
+        let series = trainees.len() + 1 + has_port;
         let mut secs = vec![0.0; series];
         let mut left = opts.steps;
         let mut round = 0;
@@ -448,27 +541,39 @@ pub fn run_bench_with_data(opts: &BenchOptions, data: &Split) -> Result<BenchRep
             left -= block;
             for k in 0..series {
                 let i = (round + k) % series;
-                secs[i] += if i == 0 {
+                secs[i] += if i <= has_port {
+                    let g = match (i, &mut gemm_port) {
+                        (1, Some(g)) => g,
+                        _ => &mut gemm,
+                    };
                     timed(|| {
                         for _ in 0..block {
-                            gemm.step();
+                            g.step();
                         }
                         Ok::<(), TrainError>(())
                     })?
                 } else {
-                    let t = &mut trainees[i - 1];
+                    let t = &mut trainees[i - 1 - has_port];
                     timed(|| t.steps(data, block))?
                 };
             }
             round += 1;
         }
-        let (gemm_secs, cond_secs) = (secs[0], secs.split_off(1));
+        let (gemm_secs, cond_secs) = (secs[0], secs.split_off(1 + has_port));
         gemm_reps.push(samples / gemm_secs);
+        if has_port == 1 {
+            port_reps.push(samples / secs[1]);
+        }
         for (reps, secs) in cond_reps.iter_mut().zip(cond_secs) {
             reps.push(samples / secs);
         }
     }
     let gemm_bound = median(&gemm_reps);
+    // The peak after the steps too, in case the clock had not yet settled before them.
+    let peak = first_peak
+        .gflops
+        .max(ipbn_math::peak::measure_fma_peak(0.002, 100).gflops);
+    let fma_bound = peak * 1e9 / gemm.flops() * batch as f64;
     let conditions = opts
         .conditions
         .iter()
@@ -479,10 +584,22 @@ pub fn run_bench_with_data(opts: &BenchOptions, data: &Split) -> Result<BenchRep
                 condition: c.to_string(),
                 samples_per_sec: median(&reps),
                 gemm_ratio: median(&ratios),
+                fma_share: median(&reps) / fma_bound,
                 reps,
             }
         })
         .collect();
+    let (gemm_portable_samples_per_sec, gemm_speedup_over_portable) = match port_reps.is_empty() {
+        true => (None, None),
+        false => {
+            let r: Vec<f64> = gemm_reps
+                .iter()
+                .zip(&port_reps)
+                .map(|(g, p)| g / p)
+                .collect();
+            (Some(median(&port_reps)), Some(median(&r)))
+        }
+    };
     let sweep = match &opts.sweep {
         Some(s) => Some(measure_sweep(s, data)?),
         None => None,
@@ -501,6 +618,17 @@ pub fn run_bench_with_data(opts: &BenchOptions, data: &Split) -> Result<BenchRep
         conditions,
         sweep,
         wide_simd: ipbn_math::kernels::wide_simd(),
+        kernels: ipbn_math::kernels::product_kernels().to_string(),
+        kernel_mode: match ipbn_math::kernels::kernel_mode() {
+            ipbn_math::kernels::KernelMode::Native => "native",
+            ipbn_math::kernels::KernelMode::Portable => "portable",
+        }
+        .to_string(),
+        cpu_kernels: first_peak.kernels.to_string(),
+        fma_peak_gflops: peak,
+        fma_bound_samples_per_sec: fma_bound,
+        gemm_portable_samples_per_sec,
+        gemm_speedup_over_portable,
         load_average,
     })
 }

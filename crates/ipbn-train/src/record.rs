@@ -11,7 +11,6 @@ use crate::error::Result;
 use crate::mlp::{Mlp, Workspace};
 use crate::result::{finite, IpSummary, Record, Summary, UnitPercentiles};
 use ipbn_neurons::Mode;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2};
 
 /// Rows per inference pass over the test set.
@@ -146,7 +145,7 @@ fn mean_abs_correlation(
             *zi = if ok { (v as f64 - mean) * scale } else { 0.0 };
         }
     }
-    general_mat_mul(1.0, &z.t(), &*z, 0.0, c);
+    ipbn_math::gemm(1.0, &z.t(), &*z, 0.0, c);
     let w = c.nrows();
     let (mut sum, mut pairs) = (0.0f64, 0usize);
     for i in 0..w {

@@ -19,8 +19,8 @@
 //!
 //! ## Memory
 //!
-//! `W` is stored `fan_in × fan_out` so every product is a plain `general_mat_mul` without a
-//! copy: forward `Z = X W`, weight gradient `dW = Xᵀ G` and input gradient `G_X = G Wᵀ`
+//! `W` is stored `fan_in × fan_out` so every product is a plain [`ipbn_math::gemm`] (the
+//! widest vector unit's kernel, or AVX2+FMA in portable mode) without a copy: forward `Z = X W`, weight gradient `dW = Xᵀ G` and input gradient `G_X = G Wᵀ`
 //! (transposes are views, which the GEMM kernel reads through strides). Every activation and
 //! gradient buffer lives in a [`Workspace`] allocated once per batch capacity; a training step
 //! ([`Mlp::train_step`]) allocates nothing in this module (the BN and IP layers keep their own
@@ -30,8 +30,8 @@
 //!
 //! The element-wise work between the products runs over plain slices, one sweep per row while
 //! it is in cache (bias, activation and, for IP, the slope in one pass), through
-//! [`ipbn_math::kernels`]: AVX2 code on CPUs that have it, with results bit-identical to
-//! the scalar code (see that module for the one exponential involved).
+//! [`ipbn_math::kernels`]: AVX-512, AVX2+FMA or baseline code chosen at run time, with
+//! results bit-identical across the three (see that module for the one exponential involved).
 //!
 //! ## Files
 //!

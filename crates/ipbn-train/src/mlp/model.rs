@@ -5,7 +5,6 @@ use crate::error::Result;
 use ipbn_math::kernels;
 use ipbn_math::{Activation, Real};
 use ipbn_neurons::{Layer, Mode, NeuronError};
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, ArrayView2};
 
 ipbn_math::multiversion! {
@@ -107,7 +106,7 @@ impl<T: Real> Mlp<T> {
             let layer = &mut self.hidden[l];
             let mut z = ws.z[l].slice_mut(s![..n, ..]);
             let mut y = rest[0].slice_mut(s![..n, ..]);
-            general_mat_mul(T::one(), &input, &layer.dense.w, T::zero(), &mut z);
+            ipbn_math::gemm(T::one(), &input, &layer.dense.w, T::zero(), &mut z);
             let zs = rows_mut(&mut z);
             match &mut layer.norm {
                 Norm::Plain => {
@@ -131,7 +130,7 @@ impl<T: Real> Mlp<T> {
             None => x.view(),
         };
         let mut logits = ws.logits.slice_mut(s![..n, ..]);
-        general_mat_mul(T::one(), &input, &self.out.w, T::zero(), &mut logits);
+        ipbn_math::gemm(T::one(), &input, &self.out.w, T::zero(), &mut logits);
         let b = self.out.b.as_ref().expect("the output layer has a bias");
         kernels::add_rows(rows_mut(&mut logits), sl(b));
         Ok(())
@@ -187,11 +186,11 @@ impl<T: Real> Mlp<T> {
                 Some(y) => y.slice(s![..n, ..]),
                 None => x.view(),
             };
-            general_mat_mul(T::one(), &input.t(), &g, T::zero(), &mut self.out.dw);
+            ipbn_math::gemm(T::one(), &input.t(), &g, T::zero(), &mut self.out.dw);
             kernels::column_sums(rows(&g), sl_mut(self.out.db.as_mut().expect("output bias")));
             if depth > 0 {
                 let mut gy = ws.gy[depth - 1].slice_mut(s![..n, ..]);
-                general_mat_mul(T::one(), &g, &self.out.w.t(), T::zero(), &mut gy);
+                ipbn_math::gemm(T::one(), &g, &self.out.w.t(), T::zero(), &mut gy);
             }
         }
         for l in (0..depth).rev() {
@@ -225,13 +224,13 @@ impl<T: Real> Mlp<T> {
             } else {
                 ws.y[l - 1].slice(s![..n, ..])
             };
-            general_mat_mul(T::one(), &input.t(), &gz, T::zero(), &mut layer.dense.dw);
+            ipbn_math::gemm(T::one(), &input.t(), &gz, T::zero(), &mut layer.dense.dw);
             if let Some(db) = layer.dense.db.as_mut() {
                 kernels::column_sums(rows(&gz.view()), sl_mut(db));
             }
             if l > 0 {
                 let mut gprev = ws.gy[l - 1].slice_mut(s![..n, ..]);
-                general_mat_mul(T::one(), &gz, &layer.dense.w.t(), T::zero(), &mut gprev);
+                ipbn_math::gemm(T::one(), &gz, &layer.dense.w.t(), T::zero(), &mut gprev);
             }
         }
         Ok(())
