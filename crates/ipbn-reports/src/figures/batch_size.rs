@@ -415,12 +415,17 @@ fn draw(
             ),
         )?;
         let rows = plot::split_rows(&area, &[1.0, 1.0])?;
+        let bmin = cfg.batches.iter().copied().min().unwrap_or(1) as f64;
+        let bmax = cfg.batches.iter().copied().max().unwrap_or(1) as f64;
+        let xr = (bmin / 1.25, bmax * 1.25);
         let p = plot::layout::panel(&rows[0], 0, "against the mini-batch size")?;
         let mut chart = XyChart::new(
             "mini-batch size (samples per step; log scale)",
             "final test accuracy (fraction correct)",
         )
         .log_x()
+        .x_range(xr.0, xr.1)
+        .y_range(0.0, 1.0)
         .series_all(series.iter().cloned())
         .line(RefLine::Horizontal(0.1, Some("chance (10 classes)".into())))
         .legend(LegendPos::Right)
@@ -445,6 +450,7 @@ fn draw(
             "final accuracy − bn's (fraction)",
         )
         .log_x()
+        .x_range(xr.0, xr.1)
         .series_all(diffs.iter().cloned())
         .line(RefLine::Horizontal(0.0, Some("no difference".into())))
         .legend(LegendPos::Right);

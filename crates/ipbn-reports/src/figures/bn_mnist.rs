@@ -1092,3 +1092,110 @@ fn draw(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipbn_train::result::UnitPercentiles;
+
+    /// A finished run of a tiny network whose history is then replaced by `accs` (one record
+    /// every 10 steps from step 0) with unit 0's percentiles `pcts[i]` in the given view.
+    fn fake_run(accs: &[f64], pcts: &[[f64; 3]], train_view: bool) -> RunResult {
+        let split = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
+            train: 64,
+            test: 32,
+            features: 5,
+            classes: 3,
+            separation: 3.0,
+            seed: 1,
+        })
+        .load()
+        .unwrap();
+        let cfg = TrainConfig {
+            hidden: vec![4],
+            steps: 10,
+            batch: 8,
+            eval_every: 10,
+            probe_size: 8,
+            probe_units: vec![0],
+            ..TrainConfig::default()
+        };
+        let mut run = ipbn_train::trainer::run(&cfg, &split, &mut |_| {}).unwrap();
+        let template = run.history[0].clone();
+        run.history = accs
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                let view = vec![UnitPercentiles {
+                    unit: 0,
+                    values: pcts[i].iter().map(|&v| Some(v)).collect(),
+                }];
+                let mut r = template.clone();
+                r.step = 10 * i;
+                r.test_accuracy = Some(a);
+                if train_view {
+                    // The inference view says something else; the training view must win.
+                    r.unit_inputs = vec![UnitPercentiles {
+                        unit: 0,
+                        values: vec![Some(100.0); 3],
+                    }];
+                    r.unit_inputs_train = view;
+                } else {
+                    r.unit_inputs = view;
+                    r.unit_inputs_train = Vec::new();
+                }
+                r
+            })
+            .collect();
+        run.final_test_accuracy = accs.last().copied();
+        run
+    }
+
+    #[test]
+    fn collapse_steps_and_drift_follow_their_definitions() {
+        let p = [[-1.0, 0.0, 1.0], [-2.0, 0.5, 2.0], [-1.0, 1.0, 1.0]];
+        // Peaks at 0.89, ends at 0.52: collapsed at a 10-point rule, not at a 40-point one.
+        let r = fake_run(&[0.1, 0.89, 0.52], &p, false);
+        let (peak, fin, collapsed) = collapse(&r, 0.10);
+        assert_eq!((peak, fin, collapsed), (0.89, 0.52, true));
+        assert!(!collapse(&r, 0.40).2);
+        assert_eq!(outcome_word(&r, 0.10), "collapsed");
+        // 0.5 is crossed between step 0 (0.1) and step 10 (0.89): 10·0.4/0.79.
+        assert!((steps_to(&r, 0.5) - 10.0 * 0.4 / 0.79).abs() < 1e-12);
+        assert!(steps_to(&r, 0.95).is_nan());
+        // Ranges and sample s.d. over the three records: low −1, −2, −1; median 0, 0.5, 1;
+        // high 1, 2, 1; width 2, 4, 2.
+        let d = drift(&r, &[0]);
+        let sd = |v: [f64; 3]| {
+            let m = (v[0] + v[1] + v[2]) / 3.0;
+            (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 2.0).sqrt()
+        };
+        let want = [
+            1.0,
+            1.0,
+            1.0,
+            2.0,
+            sd([-1.0, -2.0, -1.0]),
+            sd([0.0, 0.5, 1.0]),
+            sd([1.0, 2.0, 1.0]),
+            sd([2.0, 4.0, 2.0]),
+        ];
+        for k in 0..8 {
+            assert!(
+                (d[k] - want[k]).abs() < 1e-12,
+                "{}: {} vs {}",
+                DRIFT_KEYS[k],
+                d[k],
+                want[k]
+            );
+        }
+        // Under BN the training view is what counts, not the inference view.
+        let bn = fake_run(&[0.1, 0.89, 0.52], &p, true);
+        assert_eq!(drift(&bn, &[0]), d);
+        // A steady run: no drift, no collapse.
+        let flat = fake_run(&[0.1, 0.9, 0.91], &[[0.0, 1.0, 2.0]; 3], false);
+        assert_eq!(drift(&flat, &[0]), [0.0; 8]);
+        assert!(!collapse(&flat, 0.10).2);
+        assert_eq!(outcome_word(&flat, 0.10), "finished");
+    }
+}

@@ -396,7 +396,13 @@ fn draw(
                     chart = if m == 0 {
                         chart.y_range(0.0, 1.0)
                     } else {
-                        chart.y_range(0.0, cfg.base.hidden[l] as f64)
+                        let top = series[m][l]
+                            .iter()
+                            .flat_map(|s| s.hi.iter().flatten().chain(&s.mean))
+                            .copied()
+                            .filter(|v| v.is_finite())
+                            .fold(1.0, f64::max);
+                        chart.y_range(0.0, (1.1 * top).min(cfg.base.hidden[l] as f64))
                     };
                     chart.draw(&p)?;
                     if m == 0 && l + 1 == depth {

@@ -133,7 +133,7 @@ pub(super) fn draw(
                 let sum = plot::summarise_runs(centres.len(), &per_seed, plot::Spread::Ci95);
                 density = density.series(
                     Series::new(input_label(&cfg.inputs[ii]), centres, sum.mean)
-                        .band(sum.lo, sum.hi)
+                        .band(sum.lo.iter().map(|v| v.max(0.0)).collect(), sum.hi)
                         .color(input_color(ii)),
                 );
             }
