@@ -310,10 +310,12 @@ impl Experiment for SingleNeuron {
                 (fixed, range)
             })
             .collect();
+        // `--seeds` overrides the configuration's number of seeds, as for network figures.
+        let n_seeds = ctx.seeds.unwrap_or(cfg.seeds).max(1);
         let jobs: Vec<(usize, usize, usize)> = pairs
             .iter()
             .enumerate()
-            .flat_map(|(p, _)| (0..cfg.seeds).map(move |s| (p, s, 0)))
+            .flat_map(|(p, _)| (0..n_seeds).map(move |s| (p, s, 0)))
             .collect();
         let progress = Progress::start(ctx, jobs.len());
         let runs: Vec<Run> = jobs
@@ -422,7 +424,7 @@ impl Experiment for SingleNeuron {
             fmt_number(1.0 + 1.0 / cfg.anneal_fraction.max(f64::MIN_POSITIVE)),
             cfg.sgd.batch,
             cfg.steps,
-            cfg.seeds,
+            n_seeds,
             rules.len(),
             cfg.inputs.len(),
             runs.len(),
@@ -498,7 +500,7 @@ impl Experiment for SingleNeuron {
             let kind = VerdictKind::from_counts(ok, tests);
             finding.push_str(&format!(
                 " Triesch 2005 (the triesch rule, {} seeds per input): {} ({} of {} inputs meet the rule: KL of the output histogram from the exponential target lower at the end than at the start, paired 95 % CI below 0, and the end point within {:.0} % of the fixed point, upper CI end).",
-                cfg.seeds,
+                n_seeds,
                 parts.join("; "),
                 ok,
                 tests,
@@ -511,7 +513,7 @@ impl Experiment for SingleNeuron {
                 verdict: kind,
                 evidence: format!(
                     "the triesch rule (sigmoid unit, exponential target) on each input, {} seeds; an input reproduces the claim when the KL divergence (nats) of the output histogram ({} bins, {} fresh inputs) from the target is lower at the end than at the start (paired 95 % CI of end − start below 0) and the end (α, k) lies within {:.0} % (relative, upper end of the 95 % CI) of the fixed point of the averaged rule; reproduced if every input does, partly if some: {}",
-                    cfg.seeds,
+                    n_seeds,
                     cfg.bins,
                     cfg.eval_samples,
                     100.0 * cfg.fixed_point_tolerance,

@@ -36,7 +36,7 @@ pub(super) fn draw(
             area,
             &format!(
                 "One IP unit adapting by SGD on each KL rule from (α, k) = ({}, {}): η = {} decaying, batches of {}; {} seeds (densities: mean, band 95 % CI over seeds)",
-                cfg.sgd.start.0, cfg.sgd.start.1, cfg.sgd.eta, cfg.sgd.batch, cfg.seeds
+                cfg.sgd.start.0, cfg.sgd.start.1, cfg.sgd.eta, cfg.sgd.batch, runs.iter().map(|r| r.seed_index + 1).max().unwrap_or(0)
             ),
         )?;
         // One shared legend for all panels.
