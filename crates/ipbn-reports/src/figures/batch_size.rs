@@ -131,6 +131,8 @@ impl Experiment for BatchSize {
         self.config.as_ref()
     }
 
+    // Indices run over conditions, batches and seeds of several parallel tables at once.
+    #[allow(clippy::needless_range_loop)]
     fn produce(&self, ctx: &FigureContext, cfg: &BatchSizeConfig) -> Result<Produced, ReportError> {
         cfg.validate(Self::ID)?;
         let split = common::load_split(ctx)?;

@@ -883,6 +883,8 @@ impl Experiment for BnMnist {
     }
 }
 
+// The drift measures index two parallel tables (names and paired differences).
+#[allow(clippy::needless_range_loop)]
 fn draw(
     ctx: &FigureContext,
     id: &str,

@@ -81,6 +81,8 @@ impl Experiment for Homogenisation {
         self.config.as_ref()
     }
 
+    // Indices run over measures, layers and conditions of several parallel tables at once.
+    #[allow(clippy::needless_range_loop)]
     fn produce(&self, ctx: &FigureContext, cfg: &BnMnistConfig) -> Result<Produced, ReportError> {
         let split = common::load_split(ctx)?;
         let runs = cfg.train(ctx, &split, Self::ID)?;

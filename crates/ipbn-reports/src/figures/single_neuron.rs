@@ -294,7 +294,8 @@ impl Experiment for SingleNeuron {
         let pairs: Vec<(usize, usize)> = (0..rules.len())
             .flat_map(|r| (0..cfg.inputs.len()).map(move |i| (r, i)))
             .collect();
-        let pair_info: Vec<(Option<(f64, f64)>, (f64, f64))> = pairs
+        type PairInfo = (Option<(f64, f64)>, (f64, f64));
+        let pair_info: Vec<PairInfo> = pairs
             .par_iter()
             .map(|&(ri, ii)| {
                 let rule = rules[ri].as_ref();
