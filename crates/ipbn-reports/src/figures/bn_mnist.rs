@@ -458,7 +458,7 @@ fn mean_width(rec: &Record, units: &[usize]) -> Option<f64> {
 struct Analysis {
     /// Per condition, its accuracy series (see [`grouped_series`]).
     acc: Vec<Vec<Series>>,
-    /// Per condition, the band-width series over seeds.
+    /// Every condition's band-width series over seeds (collapsed runs apart, as for `acc`).
     width: Vec<Series>,
     /// Per condition, seed 1's percentile panel.
     pcts: Vec<Option<Series>>,
@@ -495,12 +495,10 @@ impl Analysis {
             a.acc.push(grouped_series(runs, c, cfg.collapse_drop, &|r| {
                 r.test_accuracy
             }));
-            a.width.push(common::record_series(
-                &runs.conds[c],
-                &runs.runs(c),
-                &|r| mean_width(r, units),
-                Average::Arithmetic,
-            ));
+            a.width
+                .extend(grouped_series(runs, c, cfg.collapse_drop, &|r| {
+                    mean_width(r, units)
+                }));
             a.pcts.push(
                 runs.runs(c)
                     .first()
@@ -855,7 +853,7 @@ impl Experiment for BnMnist {
                                 "steps_to_threshold_per_seed": common::nums(&a.reach[c]),
                                 "diverged_runs": runs.diverged(c),
                                 "drift_per_seed": DRIFT_KEYS.iter().enumerate().map(|(k, key)| (key.to_string(), common::nums(&a.drift_of(c, k)))).collect::<serde_json::Map<_, _>>(),
-                                "width": common::series_json(&a.width[c]),
+                                "width": a.width.iter().filter(|s| s.label == nc.label || s.label.starts_with(&format!("{} (", nc.label)) || s.label.starts_with(&format!("{}: collapsed", nc.label))).map(common::series_json).collect::<Vec<_>>(),
                                 "unit_input_percentiles_seed1": a.pcts[c].as_ref().map_or(json!("no run"), |s| json!({
                                     "unit": cfg.base.probe_units[0],
                                     "layer": cfg.base.hidden.len(),

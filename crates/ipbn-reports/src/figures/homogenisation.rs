@@ -424,7 +424,7 @@ fn draw(
             let pc = plot::layout::panel(
                 &bottom[0],
                 2 * depth,
-                "collapsed runs: test accuracy (solid) and effective rank / width (dashed)",
+                &format!("collapsed runs: test accuracy (solid) and mean |correlation| of hidden layer {depth} (dashed)"),
             )?;
             let mut chart = XyChart::new(
                 format!("training step (mini-batches of {})", cfg.base.batch),
@@ -457,26 +457,15 @@ fn draw(
                     .color(color),
                 );
                 let l = depth - 1;
-                let ranks: Vec<f64> = r
+                let corr: Vec<f64> = r
                     .history
                     .iter()
-                    .map(|h| {
-                        h.effective_rank
-                            .get(l)
-                            .copied()
-                            .flatten()
-                            .unwrap_or(f64::NAN)
-                            / cfg.base.hidden[l] as f64
-                    })
+                    .map(|h| h.correlation.get(l).copied().flatten().unwrap_or(f64::NAN))
                     .collect();
                 chart = chart.series(
-                    Series::new(
-                        format!("… eff. rank / {} of layer {}", cfg.base.hidden[l], l + 1),
-                        x,
-                        ranks,
-                    )
-                    .color(color)
-                    .dashed(),
+                    Series::new(format!("… |correlation|, layer {}", l + 1), x, corr)
+                        .color(color)
+                        .dashed(),
                 );
             }
             chart.draw(&pc)?;
