@@ -321,6 +321,7 @@ impl Experiment for Homogenisation {
             ),
             ("comparisons", Value::Object(comparisons)),
             ("collapsed_runs", Value::Object(collapse_json)),
+            ("runs", runs.runs_json()),
             (
                 "conditions",
                 Value::Array(
