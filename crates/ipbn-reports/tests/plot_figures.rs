@@ -73,7 +73,16 @@ fn run_and_check(fig: &dyn Figure) -> Value {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 3, "{names:?}");
+    // The three drawings and the JSON, plus `ID.csv` where the figure gives tidy rows.
+    for ext in ["svg", "png", "json"] {
+        assert!(names.contains(&format!("{id}.{ext}")), "{names:?}");
+    }
+    assert!(
+        names.iter().all(|n| ["svg", "png", "json", "csv"]
+            .map(|e| format!("{id}.{e}"))
+            .contains(n)),
+        "{names:?}"
+    );
     json
 }
 
@@ -81,12 +90,17 @@ fn run_and_check(fig: &dyn Figure) -> Value {
 fn single_neuron_quick() {
     let json = run_and_check(&figures::SingleNeuron::default());
     let runs = json["runs"].as_array().unwrap();
-    // Every registered KL rule on every input.
+    // Every registered KL rule on every input, with each of the quick settings' seeds.
     let kl_rules = ipbn_neurons::registry::default_rules()
         .into_iter()
         .filter(|r| r.kind() == ipbn_neurons::RuleKind::Kl)
         .count();
-    assert_eq!(runs.len(), kl_rules * 3);
+    let seeds = figures::single_neuron::SingleNeuronConfig::quick().seeds;
+    assert_eq!(runs.len(), kl_rules * 3 * seeds);
+    // The Triesch 2005 verdict is computed, with its evidence.
+    let v = &json["verdicts"][0];
+    assert_eq!(v["id"], "triesch2005-output-approaches-exponential");
+    assert!(v["evidence"].as_str().unwrap().contains("95 % CI"));
     // Quadrature fixed points exist and the published triesch ones are matched.
     for r in runs {
         assert!(

@@ -87,6 +87,22 @@ pub struct Record {
     pub unit_inputs: Vec<UnitPercentiles>,
     /// Per hidden layer, the summary of α and k if it is an IP layer (`null` otherwise).
     pub ip: Vec<Option<IpSummary>>,
+    // Figures A's probe additions (kept together, after the original fields).
+    /// Per hidden layer, the effective rank of its representation over the probe batch: the
+    /// participation ratio (Σλ)²/Σλ² = (tr C)²/‖C‖²_F of the covariance C of its units'
+    /// outputs, between 1 (every unit a multiple of one signal) and the width (uncorrelated
+    /// units of equal variance); `null` when every unit is constant. Absent in older files.
+    #[serde(default)]
+    pub effective_rank: Vec<Option<f64>>,
+    /// Under `bn` only (empty otherwise): the probe units' activation-input percentiles as the
+    /// network sees them in training: the probe batch cut into whole mini-batches of the
+    /// run's `batch` (the first ⌊probe/batch⌋·batch samples; all of them, as one batch, when
+    /// the probe is smaller than a batch), each normalised with its own batch statistics
+    /// rather than the running estimates, on a copy of the network so that training is not
+    /// changed. For the other conditions
+    /// training and inference forward passes agree, so [`Record::unit_inputs`] is that view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unit_inputs_train: Vec<UnitPercentiles>,
 }
 
 /// How the probe measurements were taken.

@@ -426,9 +426,127 @@ impl Experiment for Equivalence {
             files,
             fields,
             verdicts: Vec::new(),
-            tidy: Vec::new(),
+            tidy: tidy_rows(cfg, &a, &b, &reports),
         })
     }
+}
+
+/// The figure's numbers in long format: panel (a)'s worst errors, panel (b)'s trajectories
+/// (the moment rule's α and k, BN's per-batch α_B and k_B, and BN's targets), and panel (c)'s
+/// claims (worst error, tolerance, whether it holds: 1 or 0).
+fn tidy_rows(
+    cfg: &EquivalenceConfig,
+    a: &BnVsIp,
+    b: &MomentRun,
+    reports: &[ClaimReport],
+) -> Vec<crate::tidy::TidyRow> {
+    let mut out = Vec::new();
+    let mut push = |condition: &str,
+                    seed: u64,
+                    step: f64,
+                    metric: &str,
+                    value: f64,
+                    panel: &str,
+                    outcome: &str| {
+        out.push(crate::tidy::TidyRow {
+            condition: condition.to_string(),
+            seed,
+            step: step.max(0.0) as u64,
+            metric: metric.to_string(),
+            value,
+            keys: vec![("panel".to_string(), panel.to_string())],
+            outcome: outcome.to_string(),
+        });
+    };
+    let sa = derive_seed(cfg.seed, 0);
+    push(
+        "bn-vs-ip-form",
+        sa,
+        0.0,
+        "worst_error_scaled",
+        a.worst_scaled,
+        "a",
+        "finished",
+    );
+    push(
+        "bn-vs-ip-form",
+        sa,
+        0.0,
+        "worst_error_abs",
+        a.worst_abs,
+        "a",
+        "finished",
+    );
+    push(
+        "bn-vs-ip-form",
+        sa,
+        0.0,
+        "worst_relative_error_after_sigmoid",
+        a.worst_sigmoid,
+        "a",
+        "finished",
+    );
+    let sb = derive_seed(cfg.seed, 1);
+    for ((&st, &al), &k) in b.steps.iter().zip(&b.alpha).zip(&b.k) {
+        push(&b.rule_label, sb, st, "alpha", al, "b", "finished");
+        push(&b.rule_label, sb, st, "k", k, "b", "finished");
+    }
+    let sc = derive_seed(cfg.seed, 2);
+    for ((&st, &al), &k) in b.batch_steps.iter().zip(&b.batch_alpha).zip(&b.batch_k) {
+        push("bn-per-batch", sc, st, "alpha_B", al, "b", "finished");
+        push("bn-per-batch", sc, st, "k_B", k, "b", "finished");
+    }
+    push("bn-target", sc, 0.0, "alpha", b.target.0, "b", "finished");
+    push("bn-target", sc, 0.0, "k", b.target.1, "b", "finished");
+    push(
+        "bn-per-batch-mean",
+        sc,
+        0.0,
+        "alpha_B",
+        b.batch_mean.0,
+        "b",
+        "finished",
+    );
+    push(
+        "bn-per-batch-mean",
+        sc,
+        0.0,
+        "k_B",
+        b.batch_mean.1,
+        "b",
+        "finished",
+    );
+    for r in reports {
+        let outcome = if r.holds { "holds" } else { "fails" };
+        push(
+            &r.id,
+            cfg.claim_seed,
+            r.cases as f64,
+            "worst_error",
+            r.worst_error,
+            "c",
+            outcome,
+        );
+        push(
+            &r.id,
+            cfg.claim_seed,
+            r.cases as f64,
+            "tolerance",
+            r.tolerance,
+            "c",
+            outcome,
+        );
+        push(
+            &r.id,
+            cfg.claim_seed,
+            r.cases as f64,
+            "holds",
+            f64::from(u8::from(r.holds)),
+            "c",
+            outcome,
+        );
+    }
+    out
 }
 
 fn sci(v: f64) -> String {

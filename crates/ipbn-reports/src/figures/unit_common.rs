@@ -54,6 +54,25 @@ pub fn output_range(act: Activation) -> (f64, f64) {
     }
 }
 
+/// The output range drawn and histogrammed for `act` given the outputs `ys` a unit produced:
+/// [`output_range`] for the bounded activations (sigmoid, tanh); for an unbounded one
+/// (softplus, relu) from 0 to 1.05 × the 99.5th percentile of the finite outputs (at least
+/// 1e-6), so the histogram shows where the outputs are instead of only [0, 1].
+pub fn observed_range(act: Activation, ys: &[f64]) -> (f64, f64) {
+    match act {
+        Activation::Sigmoid | Activation::Tanh => output_range(act),
+        _ => {
+            let mut v: Vec<f64> = ys.iter().copied().filter(|y| y.is_finite()).collect();
+            if v.is_empty() {
+                return (0.0, 1.0);
+            }
+            v.sort_by(f64::total_cmp);
+            let i = ((v.len() - 1) as f64 * 0.995).round() as usize;
+            (0.0, (1.05 * v[i]).max(1e-6))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +89,11 @@ mod tests {
         assert_eq!(log_records(0, 4), vec![0]);
         assert_eq!(output_range(Activation::Tanh), (-1.0, 1.0));
         assert_eq!(output_range(Activation::Sigmoid), (0.0, 1.0));
+        // Unbounded outputs: up to just above the 99.5th percentile, not [0, 1].
+        let ys: Vec<f64> = (0..=1000).map(|i| 3.0 * i as f64 / 1000.0).collect();
+        let (lo, hi) = observed_range(Activation::Softplus, &ys);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 1.05 * 2.985).abs() < 1e-9, "{hi}");
+        assert_eq!(observed_range(Activation::Tanh, &ys), (-1.0, 1.0));
     }
 }

@@ -1,12 +1,13 @@
-//! Drawing of the `single-neuron` figure: one row per KL rule, the output density against
-//! the target and the (α, k) trajectory on each input.
+//! Drawing of the `single-neuron` figure: one row per KL rule, the output density (mean
+//! histogram over seeds with its 95 % CI band) against the target, and the (α, k)
+//! trajectory of seed 1 on each input with every seed's end point.
 
 use super::{Run, SingleNeuronConfig};
 use crate::figure::FigureContext;
-use crate::figures::unit_common::{input_label, output_range, rule_label};
+use crate::figures::unit_common::{input_label, rule_label};
 use crate::plot::{
     self, palette, Area, LegendEntry, LegendPos, LegendSwatch, MarkerShape, PlotError, RefPoint,
-    Series, XyChart,
+    Scatter, Series, XyChart,
 };
 use ipbn_neurons::IpRule;
 use plotters::style::RGBColor;
@@ -23,6 +24,8 @@ pub(super) fn draw(
     rules: &[Arc<dyn IpRule>],
     cfg: &SingleNeuronConfig,
     runs: &[Run],
+    pairs: &[(usize, usize)],
+    ranges: &[(f64, f64)],
 ) -> Result<Vec<std::path::PathBuf>, PlotError> {
     let cols = 1 + cfg.inputs.len();
     let rows = rules.len();
@@ -32,8 +35,8 @@ pub(super) fn draw(
         let area = plot::titled(
             area,
             &format!(
-                "One IP unit adapting by SGD on each KL rule from (α, k) = ({}, {}): η = {} decaying, batches of {}",
-                cfg.sgd.start.0, cfg.sgd.start.1, cfg.sgd.eta, cfg.sgd.batch
+                "One IP unit adapting by SGD on each KL rule from (α, k) = ({}, {}): η = {} decaying, batches of {}; {} seeds (densities: mean, band 95 % CI over seeds)",
+                cfg.sgd.start.0, cfg.sgd.start.1, cfg.sgd.eta, cfg.sgd.batch, runs.iter().map(|r| r.seed_index + 1).max().unwrap_or(0)
             ),
         )?;
         // One shared legend for all panels.
@@ -47,7 +50,7 @@ pub(super) fn draw(
                 swatch: LegendSwatch::Line {
                     dashed: false,
                     marker: false,
-                    band: false,
+                    band: true,
                 },
             })
             .collect();
@@ -64,6 +67,11 @@ pub(super) fn draw(
             label: "start".into(),
             color: RGBColor(120, 120, 120),
             swatch: LegendSwatch::Marker(MarkerShape::Square),
+        });
+        entries.push(LegendEntry {
+            label: "end point of each seed".into(),
+            color: RGBColor(120, 120, 120),
+            swatch: LegendSwatch::Marker(MarkerShape::Circle),
         });
         entries.push(LegendEntry {
             label: "fixed point (quadrature)".into(),
@@ -93,19 +101,41 @@ pub(super) fn draw(
         let panels = plot::grid(&body, rows, cols, &title_refs)?;
         for (ri, rule) in rules.iter().enumerate() {
             let act = rule.activation();
-            let (lo, hi) = output_range(act);
+            let mine: Vec<usize> = (0..pairs.len()).filter(|&p| pairs[p].0 == ri).collect();
+            let lo = mine
+                .iter()
+                .map(|&p| ranges[p].0)
+                .fold(f64::INFINITY, f64::min);
+            let hi = mine
+                .iter()
+                .map(|&p| ranges[p].1)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let (lo, hi) = if lo < hi { (lo, hi) } else { (0.0, 1.0) };
             let mut density = XyChart::new(
                 format!("output y = {}(αx + k)", act.name()),
                 "probability density",
             )
             .legend(LegendPos::Hidden);
-            for run in runs.iter().filter(|r| r.rule_index == ri) {
-                if let Some(h) = &run.hist {
-                    density = density.series(
-                        Series::step(input_label(&run.input), &h.edges, &h.density)
-                            .color(input_color(run.input_index)),
-                    );
-                }
+            for &p in &mine {
+                let ii = pairs[p].1;
+                let hs: Vec<&plot::Histogram> = runs
+                    .iter()
+                    .filter(|r| r.rule_index == ri && r.input_index == ii)
+                    .filter_map(|r| r.hist.as_ref())
+                    .collect();
+                let Some(first) = hs.first() else { continue };
+                let centres: Vec<f64> = first
+                    .edges
+                    .windows(2)
+                    .map(|w| 0.5 * (w[0] + w[1]))
+                    .collect();
+                let per_seed: Vec<Vec<f64>> = hs.iter().map(|h| h.density.clone()).collect();
+                let sum = plot::summarise_runs(centres.len(), &per_seed, plot::Spread::Ci95);
+                density = density.series(
+                    Series::new(input_label(&cfg.inputs[ii]), centres, sum.mean)
+                        .band(sum.lo.iter().map(|v| v.max(0.0)).collect(), sum.hi)
+                        .color(input_color(ii)),
+                );
             }
             if let Some(t) = rule.target() {
                 let n = 400;
@@ -121,12 +151,29 @@ pub(super) fn draw(
             }
             density.x_range(lo, hi).draw(&panels[ri * cols])?;
 
-            for run in runs.iter().filter(|r| r.rule_index == ri) {
+            for run in runs
+                .iter()
+                .filter(|r| r.rule_index == ri && r.seed_index == 0)
+            {
+                let ends: Vec<(f64, f64)> = runs
+                    .iter()
+                    .filter(|r| r.rule_index == ri && r.input_index == run.input_index)
+                    .map(|r| r.traj.last())
+                    .collect();
                 let mut chart = XyChart::new("gain α", "bias k")
+                    .scatter(
+                        Scatter::new(
+                            "end points",
+                            ends.iter().map(|e| e.0).collect(),
+                            ends.iter().map(|e| e.1).collect(),
+                        )
+                        .color(input_color(run.input_index))
+                        .shape(MarkerShape::Circle, 3),
+                    )
                     .legend(LegendPos::Hidden)
                     .series(
                         Series::new(
-                            format!("trajectory {}", input_label(&run.input)),
+                            format!("trajectory {} (seed 1)", input_label(&run.input)),
                             run.traj.alpha.clone(),
                             run.traj.k.clone(),
                         )
