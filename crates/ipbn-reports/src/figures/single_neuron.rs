@@ -312,8 +312,8 @@ impl Experiment for SingleNeuron {
                 (fixed, range)
             })
             .collect();
-        // `--seeds` overrides the configuration's number of seeds, as for network figures.
-        let n_seeds = ctx.seeds.unwrap_or(cfg.seeds).max(1);
+        // `--seeds N` reaches this as `--set seeds=N`, as for the network figures.
+        let n_seeds = cfg.seeds.max(1);
         let jobs: Vec<(usize, usize, usize)> = pairs
             .iter()
             .enumerate()
