@@ -19,7 +19,7 @@ pub(super) fn draw(
         let area = plot::titled(
             area,
             &format!(
-                "Final test accuracy after {} steps (784-100-100-100-10, batch {}): mean and 95 % CI over {}; × diverged runs (counted in the legend, never averaged)",
+                "Final test accuracy after {} steps (784-100-100-100-10, batch {}): mean, 95 % CI over {}; × diverged (counted in the legend)",
                 cfg.base.steps,
                 cfg.base.batch,
                 count(seeds, "seed")

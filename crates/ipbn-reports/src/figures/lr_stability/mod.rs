@@ -346,8 +346,12 @@ impl Experiment for LrStability {
         let mut series_b: Vec<Series> = lines_b.iter().map(to_series).collect();
         for (s, l) in series_b.iter_mut().zip(&lines_b) {
             if l.control_of.is_some() {
-                // A flat line: its divergences are those of one run per seed, marked once.
+                // A flat line: its divergences are those of one run per seed, marked once;
+                // its band (the same at every η) is left out so the rules' bands stay
+                // readable (the control's CI is in the JSON through the runs).
                 s.diverged.truncate(1);
+                s.lo = None;
+                s.hi = None;
             }
         }
 

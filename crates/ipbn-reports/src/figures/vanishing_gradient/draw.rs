@@ -139,7 +139,6 @@ pub(super) fn draw(
             ),
         )?;
         let cols = plot::split_cols(&area, &[1.0, 1.0, 1.0, 1.05])?;
-        let mut letter = 0;
         let heat_rows: Vec<Vec<Area<'_>>> = cols[..3]
             .iter()
             .map(|c| plot::split_rows(c, &vec![1.0; nr]))
@@ -184,10 +183,9 @@ pub(super) fn draw(
                 ),
             ];
             for (k, (title, map)) in maps.iter().enumerate() {
-                let p = plot::layout::panel(&heat_rows[k][ri], letter + k * nr, title)?;
+                let p = plot::layout::panel(&heat_rows[k][ri], ri + k * nr, title)?;
                 map.draw(&p)?;
             }
-            letter += 1;
         }
         let letter = 3 * nr;
         let side = plot::split_rows(&cols[3], &[1.0, 1.0, 1.0, 0.9])?;
