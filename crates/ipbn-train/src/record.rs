@@ -99,6 +99,7 @@ impl Recorder {
         } else {
             vec![None; net.depth() + 1]
         };
+        let weight_norms = weight_norms(net);
         net.forward(self.probe_x.view(), Mode::Eval, &mut self.ws)?;
         net.fill_activation_inputs(&mut self.ws);
         let act = net.activation();
@@ -152,6 +153,7 @@ impl Recorder {
             train_loss,
             test_accuracy,
             grad_norms,
+            weight_norms,
             mean_slope,
             correlation,
             unit_inputs,
@@ -226,6 +228,18 @@ fn participation_ratio(c: &Array2<f64>, valid: &[bool], sd: &[f64]) -> Option<f6
     } else {
         None
     }
+}
+
+/// Frobenius norm of each layer's weight matrix (hidden layers first, output last): the
+/// parameters named `*.w` of [`Mlp::param_names`], in order.
+fn weight_norms(net: &mut Mlp<f32>) -> Vec<Option<f64>> {
+    let names = net.param_names();
+    net.params_mut()
+        .iter()
+        .zip(&names)
+        .filter(|(_, n)| n.ends_with(".w"))
+        .map(|(p, _)| finite(p.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt()))
+        .collect()
 }
 
 /// Mean |Pearson correlation| over the pairs of non-constant units of `y` (rows are probe

@@ -78,6 +78,10 @@ pub struct Record {
     /// Frobenius norm of each layer's weight gradient at the last step (hidden layers first,
     /// output last; `null` at step 0).
     pub grad_norms: Vec<Option<f64>>,
+    /// Frobenius norm of each layer's weight matrix when recorded (hidden layers first,
+    /// output last), so that a gradient can be read relative to the weights it changes.
+    #[serde(default)]
+    pub weight_norms: Vec<Option<f64>>,
     /// Per hidden layer, the mean activation slope θ′(u) over the probe batch and units.
     pub mean_slope: Vec<Option<f64>>,
     /// Per hidden layer, the mean absolute correlation between its units' outputs over the

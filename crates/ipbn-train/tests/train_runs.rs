@@ -88,6 +88,19 @@ fn every_condition_learns_separable_data_and_records_everything() {
         assert_eq!(last.grad_norms.len(), 3);
         assert!(last.grad_norms.iter().all(|g| g.unwrap() > 0.0));
         assert!(res.history[0].grad_norms.iter().all(|g| g.is_none()));
+        // Weight norms at every record; before training they are those of gauss:0.3 draws,
+        // 0.3·√(fan_in·fan_out) to within sampling error (≈ 5 % for 192 entries).
+        let w0 = &res.history[0].weight_norms;
+        assert_eq!(w0.len(), 3);
+        for (l, entries) in [(0, 12.0 * 16.0), (1, 16.0 * 12.0)] {
+            let expected = 0.3 * f64::sqrt(entries);
+            let got = w0[l].unwrap();
+            assert!(
+                (got / expected - 1.0).abs() < 0.2,
+                "layer {l}: {got} vs {expected}"
+            );
+        }
+        assert!(last.weight_norms.iter().all(|w| w.unwrap() > 0.0));
         assert!(res.history[0].train_loss.is_none() && last.train_loss.unwrap() > 0.0);
         assert_eq!(last.mean_slope.len(), 2);
         assert!(last

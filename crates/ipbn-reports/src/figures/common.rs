@@ -414,32 +414,9 @@ impl CondRuns {
         self.runs(c).iter().filter(|r| r.diverged).count()
     }
 
-    /// Every condition's history as [`record_series`] draws it, in condition order.
-    pub(crate) fn record_series(
-        &self,
-        f: &dyn Fn(&Record) -> Option<f64>,
-        avg: Average,
-    ) -> Vec<Series> {
-        self.conds
-            .iter()
-            .enumerate()
-            .map(|(c, nc)| record_series(nc, &self.runs(c), f, avg))
-            .collect()
-    }
-
     /// Every run for the JSON: full configuration and outcome.
     pub(crate) fn runs_json(&self) -> Value {
         runs_json(&self.configs, &self.outcomes)
-    }
-
-    /// Every measurement of every finished run in long format, for `ID.csv`.
-    pub(crate) fn tidy(&self) -> Vec<crate::tidy::TidyRow> {
-        let n = self.seeds.len();
-        self.outcomes
-            .iter()
-            .enumerate()
-            .flat_map(|(i, o)| tidy_rows(&self.conds[i / n].label, o, &[]))
-            .collect()
     }
 }
 
@@ -651,23 +628,6 @@ pub(crate) fn net_fields(split: &Split, seeds: &[u64]) -> Fields {
     ]
 }
 
-/// The mean of `s` at its last point if that is step `steps`, the end of training (NaN if
-/// the runs stopped before, e.g. every one diverged).
-pub(crate) fn final_mean(s: &Series, steps: usize) -> f64 {
-    if s.x.last() == Some(&(steps as f64)) {
-        s.mean.last().copied().unwrap_or(f64::NAN)
-    } else {
-        f64::NAN
-    }
-}
-
-/// The mean of `s` at `x` (NaN if it has no point there).
-pub(crate) fn mean_at(s: &Series, x: f64) -> f64 {
-    s.x.iter()
-        .position(|&v| v == x)
-        .map_or(f64::NAN, |i| s.mean[i])
-}
-
 /// Formats `v` with 3 significant digits (`diverged` if not finite).
 pub(crate) fn sig3(v: f64) -> String {
     if !v.is_finite() {
@@ -741,16 +701,6 @@ mod tests {
             }
             other => panic!("expected a usage error, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn final_and_pointwise_means() {
-        let s = Series::new("a", vec![0.0, 50.0, 100.0], vec![0.1, 0.5, 0.9]);
-        assert_eq!(final_mean(&s, 100), 0.9);
-        // Runs that stopped before the last step have no final value.
-        assert!(final_mean(&s, 200).is_nan());
-        assert_eq!(mean_at(&s, 50.0), 0.5);
-        assert!(mean_at(&s, 7.0).is_nan());
     }
 
     #[test]

@@ -41,6 +41,7 @@
 //! # }
 //! ```
 
+pub mod heatmap;
 pub mod layout;
 pub mod legend;
 pub mod output;
@@ -49,6 +50,7 @@ pub mod stats;
 pub mod table;
 pub mod xy;
 
+pub use heatmap::HeatMap;
 pub use layout::{grid, panel_letter, split_cols, split_rows, titled};
 pub use legend::{draw_legend, legend_size, LegendEntry, LegendSwatch, MarkerShape};
 pub use output::{save_figure, write_json_atomic, write_text_atomic, Area, Canvas};

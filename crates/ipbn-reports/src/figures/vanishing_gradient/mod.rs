@@ -1,0 +1,660 @@
+//! `vanishing-gradient`: does IP enlarge error gradients in deep sigmoid networks, and does
+//! it make them learn? (Shaw et al. 2020, gradients sampled during learning; Shaw 2019, IP
+//! raises the mean slope.)
+//!
+//! Shaw et al.'s protocol is not available, so the verdicts rest on a sensitivity grid: in
+//! one deep sigmoid network (default ten hidden layers of 100 units, `gauss:0.1`, batch 60,
+//! SGD lr 0.5), every registered rule that runs on sigmoid is trained at every intrinsic
+//! rate η of a grid spanning four decades × its main parameter ([`grid`]), each cell with
+//! the same seeds as the references `plain` and `bn`. Every run is declared up front (no
+//! stage depends on another's results). Drawn ([`draw`]):
+//!
+//! * per rule, heat maps of the final test accuracy, of the first layer's weight-gradient
+//!   norm late in training (geometric mean over the last `window` of the steps, then over
+//!   seeds) and of that norm over the first layer's weight norm; diverged and collapsed runs
+//!   are counted in each cell and left out of its value;
+//! * the mean activation slope θ′(u) per hidden layer at the end for plain, bn and each
+//!   rule's best cell (95 % CI bands);
+//! * test accuracy over training of the same conditions (95 % CI bands).
+//!
+//! Comparisons are paired over seeds ([`crate::stats`]); gradient norms, which are skewed
+//! and span decades, are compared on log10 with a percentile bootstrap.
+
+mod draw;
+mod grid;
+
+use super::common::{self, pct, sig3, usage, NetCond};
+use super::experiment::{count, Experiment, Produced};
+use crate::error::ReportError;
+use crate::figure::FigureContext;
+use crate::stats::{self, Direction, Verdict, VerdictKind};
+use crate::tidy::TidyRow;
+use grid::{Fate, Group};
+use ipbn_train::{Init, TrainConfig};
+use serde_json::{json, Value};
+
+/// Settings of the `vanishing-gradient` figure.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VanishingConfig {
+    /// Conditions without IP trained beside the grid (`plain` must be one: the baseline).
+    pub references: Vec<String>,
+    /// Intrinsic learning rates η of the grid.
+    pub ip_lrs: Vec<f64>,
+    /// Multiples of each rule's default main parameter (see the module docs of `grid`).
+    pub param_factors: Vec<f64>,
+    /// Every setting shared by the runs (condition, ip_lr and seed are set per run).
+    pub base: TrainConfig,
+    /// Fraction of the steps at the end over which gradients are averaged.
+    pub window: f64,
+    /// A finished run ending below this accuracy after reaching `learned_above` collapsed.
+    pub collapse_below: f64,
+    /// See `collapse_below`.
+    pub learned_above: f64,
+    /// Default number of seeds (overridden by `--seeds`).
+    pub seeds: usize,
+    /// Base seed.
+    pub seed: u64,
+}
+
+impl VanishingConfig {
+    /// The full protocol: 10 hidden layers of 100 sigmoid units, 4,000 steps, η ∈ 1e-4 … 1,
+    /// main parameter at ½, 1, 2, 3, 5 × its default, 5 seeds.
+    pub fn full() -> Self {
+        VanishingConfig {
+            references: vec!["plain".into(), "bn".into()],
+            ip_lrs: vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+            param_factors: vec![0.5, 1.0, 2.0, 3.0, 5.0],
+            base: TrainConfig {
+                hidden: vec![100; 10],
+                steps: 4_000,
+                eval_every: 250,
+                probe_size: 200,
+                percentiles: vec![50.0],
+                ..common::mnist_network()
+            },
+            window: 0.25,
+            collapse_below: 0.15,
+            learned_above: 0.3,
+            seeds: 5,
+            seed: 2020,
+        }
+    }
+
+    /// Small settings for tests and a first look.
+    pub fn quick() -> Self {
+        let full = Self::full();
+        VanishingConfig {
+            ip_lrs: vec![1e-3, 1e-1],
+            param_factors: vec![1.0, 2.0],
+            base: TrainConfig {
+                hidden: vec![50; 6],
+                steps: 200,
+                eval_every: 50,
+                probe_size: 100,
+                ..full.base.clone()
+            },
+            seeds: 2,
+            ..full
+        }
+    }
+
+    fn validate(&self, id: &str) -> Result<(), ReportError> {
+        common::check_base(id, &self.base)?;
+        if self.base.hidden.is_empty() || !self.references.iter().any(|r| r == "plain") {
+            return Err(usage(
+                id,
+                "give at least one hidden layer, and `plain` among the references",
+            ));
+        }
+        let positive = |v: &[f64]| !v.is_empty() && v.iter().all(|x| x.is_finite() && *x > 0.0);
+        if !positive(&self.ip_lrs) || !positive(&self.param_factors) {
+            return Err(usage(
+                id,
+                "ip_lrs and param_factors must be non-empty, finite and > 0",
+            ));
+        }
+        if !(self.window > 0.0 && self.window <= 0.5) {
+            return Err(usage(
+                id,
+                &format!("window must be in (0, 0.5], got {}", self.window),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The `vanishing-gradient` figure.
+#[derive(Clone, Debug, Default)]
+pub struct VanishingGradient {
+    /// Settings; `None` picks [`VanishingConfig::full`] or `quick` from the context.
+    pub config: Option<VanishingConfig>,
+}
+
+/// log10 of each value (NaN stays NaN; non-positive values become NaN).
+fn log10s(v: &[f64]) -> Vec<f64> {
+    v.iter()
+        .map(|&x| if x > 0.0 { x.log10() } else { f64::NAN })
+        .collect()
+}
+
+/// What a rule's grid gave: its best and typical cells with their comparisons.
+struct RuleResult {
+    best: Option<usize>,
+    typical: Option<usize>,
+}
+
+const PROTOCOL: &str = "Shaw et al. 2020's network, learning rates, IP rates and training length are not available: a 10×100 sigmoid MLP (gauss:0.1, batch 60, SGD lr 0.5) on the shipped MNIST subset is assumed, the IP rate η over 1e-4…1 and each rule's first parameter around its default form the sensitivity grid; 'best' is the cell with the highest mean final accuracy without a diverged run, 'typical' the cell at the median of the rule's cells; gradients are late-window geometric means of the first layer's weight-gradient Frobenius norm.";
+
+impl Experiment for VanishingGradient {
+    const ID: &'static str = "vanishing-gradient";
+    const QUESTION: &'static str = "Does IP enlarge error gradients in deep sigmoid networks?";
+    const SOURCE: &'static str =
+        "Shaw et al. 2020 (gradients sampled during learning); Shaw 2019 (IP raises the mean slope)";
+    type Config = VanishingConfig;
+    const FULL: fn() -> VanishingConfig = VanishingConfig::full;
+    const QUICK: fn() -> VanishingConfig = VanishingConfig::quick;
+
+    fn given(&self) -> Option<&VanishingConfig> {
+        self.config.as_ref()
+    }
+
+    fn produce(&self, ctx: &FigureContext, cfg: &VanishingConfig) -> Result<Produced, ReportError> {
+        cfg.validate(Self::ID)?;
+        let split = common::load_split(ctx)?;
+        let seeds = common::run_seeds(ctx, cfg.seeds, cfg.seed, Self::ID)?;
+        let act = cfg.base.activation;
+        let refs = common::parse_conds(&cfg.references, act)?;
+        let (rules, mut cells) = grid::build(act, &cfg.ip_lrs, &cfg.param_factors)?;
+        if rules.is_empty() {
+            return Err(usage(
+                Self::ID,
+                &format!("no registered rule runs on {}", act.name()),
+            ));
+        }
+
+        // Every run, declared up front: references × seeds, then cells × seeds.
+        let mut configs: Vec<TrainConfig> = Vec::new();
+        let mut push = |cond: &NetCond, ip_lr: f64| -> Vec<usize> {
+            seeds
+                .iter()
+                .map(|&seed| {
+                    configs.push(TrainConfig {
+                        condition: cond.condition.clone(),
+                        activation: cond.activation,
+                        ip_lr,
+                        seed,
+                        ..cfg.base.clone()
+                    });
+                    configs.len() - 1
+                })
+                .collect()
+        };
+        let ref_idx: Vec<Vec<usize>> = refs.iter().map(|c| push(c, cfg.base.ip_lr)).collect();
+        for c in &mut cells {
+            c.idx = push(&c.cond, c.eta);
+        }
+        let outcomes = common::run_all(ctx, &split, &configs)?;
+        let depth = cfg.base.hidden.len();
+        let m = |i: usize| {
+            grid::measure(
+                &outcomes[i],
+                depth,
+                cfg.base.steps,
+                cfg.window,
+                cfg.collapse_below,
+                cfg.learned_above,
+            )
+        };
+        let group = |idx: &[usize]| Group {
+            runs: idx.iter().map(|&i| m(i)).collect(),
+        };
+        let ref_g: Vec<Group> = ref_idx.iter().map(|i| group(i)).collect();
+        let cell_g: Vec<Group> = cells.iter().map(|c| group(&c.idx)).collect();
+        let p = refs.iter().position(|r| r.label == "plain").unwrap_or(0);
+        let plain = &ref_g[p];
+        let bn = refs.iter().position(|r| r.label == "bn");
+
+        // Best and typical cell of each rule.
+        let results: Vec<RuleResult> = rules
+            .iter()
+            .map(|g| {
+                let mut ranked: Vec<usize> = g
+                    .cells
+                    .iter()
+                    .copied()
+                    .filter(|&c| cell_g[c].mean(|r| r.acc).is_finite())
+                    .collect();
+                ranked.sort_by(|&a, &b| {
+                    cell_g[b]
+                        .mean(|r| r.acc)
+                        .total_cmp(&cell_g[a].mean(|r| r.acc))
+                        .then(a.cmp(&b))
+                });
+                let best = ranked
+                    .iter()
+                    .copied()
+                    .find(|&c| cell_g[c].count(Fate::Diverged) == 0);
+                let typical = ranked.get(ranked.len() / 2).copied();
+                RuleResult { best, typical }
+            })
+            .collect();
+        let acc_fmt = |v: f64| format!("{:.1} points", 100.0 * v);
+        let pct_ci = |e: &stats::Estimate| e.text(&|v| format!("{:.1} %", 100.0 * v));
+        let est = |v: &[f64]| stats::mean_ci(v);
+        let acc_of = |g: &Group| g.values(|r| r.acc);
+
+        // Improves learning: best and typical cells against plain, paired.
+        let mut learn_parts = Vec::new();
+        let mut learn_support = 0;
+        let mut learn_total = 0;
+        let mut best_overall: Option<usize> = None;
+        for (g, res) in rules.iter().zip(&results) {
+            for (what, c) in [("best", res.best), ("typical", res.typical)] {
+                let Some(c) = c else {
+                    learn_parts.push(format!("{}: no {what} cell (every cell diverged)", g.id));
+                    learn_total += 1;
+                    continue;
+                };
+                learn_total += 1;
+                let pr = stats::paired(&acc_of(&cell_g[c]), &acc_of(plain));
+                let sentence = pr.map_or("no pairs".into(), |pr| {
+                    if pr.direction() == Direction::Higher {
+                        learn_support += 1;
+                    }
+                    pr.sentence(&cells[c].cond.label, "plain", "final accuracy", &acc_fmt)
+                });
+                learn_parts.push(format!("{} {what} cell: {sentence}", g.id));
+            }
+            if let Some(b) = res.best {
+                if best_overall
+                    .is_none_or(|o| cell_g[b].mean(|r| r.acc) > cell_g[o].mean(|r| r.acc))
+                {
+                    best_overall = Some(b);
+                }
+            }
+        }
+
+        // Plateau check of every rule's best cell (and of bn): the gain over the last quarter.
+        let mut plateau = Vec::new();
+        let mut climbing = Vec::new();
+        for res in &results {
+            if let Some(b) = res.best {
+                if let Some(e) = est(&cell_g[b].values(|r| r.gain)) {
+                    if e.excludes(0.0) == Some(true) {
+                        climbing.push(cells[b].cond.label.clone());
+                    }
+                    plateau.push(format!("{} {}", cells[b].cond.label, e.text(&acc_fmt)));
+                }
+            }
+        }
+
+        // Gradients: every cell against plain, absolute and relative, paired bootstrap on log10.
+        let grad_cmp = |g: &Group, rel: bool, seed: u64| {
+            let f = |r: &grid::RunM| if rel { r.rel } else { r.grad };
+            stats::paired_bootstrap(&log10s(&g.values(f)), &log10s(&plain.values(f)), seed)
+        };
+        let mut grad_counts = [[0usize; 3]; 2]; // [abs, rel] × [higher, lower, none]
+        let mut both_higher = 0;
+        let mut cells_compared = 0;
+        for (i, g) in cell_g.iter().enumerate() {
+            let d: Vec<Direction> = [false, true]
+                .iter()
+                .map(|&rel| {
+                    grad_cmp(g, rel, cfg.seed ^ i as u64)
+                        .map_or(Direction::NoDifference, |p| p.direction())
+                })
+                .collect();
+            if g.mean(|r| r.grad).is_nan() {
+                continue;
+            }
+            cells_compared += 1;
+            for (k, dir) in d.iter().enumerate() {
+                let j = match dir {
+                    Direction::Higher => 0,
+                    Direction::Lower => 1,
+                    Direction::NoDifference => 2,
+                };
+                grad_counts[k][j] += 1;
+            }
+            if d.iter().all(|x| *x == Direction::Higher) {
+                both_higher += 1;
+            }
+        }
+        let log_fmt = |v: f64| format!("{} decades", sig3(v));
+        let best_grad_text: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.best)
+            .map(|b| {
+                let g = &cell_g[b];
+                let abs = grad_cmp(g, false, cfg.seed).map_or("no pairs".into(), |p| {
+                    p.sentence(
+                        &cells[b].cond.label,
+                        "plain",
+                        "log10 first-layer gradient",
+                        &log_fmt,
+                    )
+                });
+                let rel = grad_cmp(g, true, cfg.seed).map_or("no pairs".into(), |p| {
+                    p.sentence(
+                        &cells[b].cond.label,
+                        "plain",
+                        "log10 gradient/weight norm",
+                        &log_fmt,
+                    )
+                });
+                format!("{abs}; {rel}")
+            })
+            .collect();
+
+        // Mean slope: every cell against plain (layer average, paired t).
+        let mut slope_counts = [0usize; 3];
+        for g in &cell_g {
+            if let Some(pr) =
+                stats::paired(&g.values(|r| r.slope_mean), &plain.values(|r| r.slope_mean))
+            {
+                slope_counts[match pr.direction() {
+                    Direction::Higher => 0,
+                    Direction::Lower => 1,
+                    Direction::NoDifference => 2,
+                }] += 1;
+            }
+        }
+        let slope_total: usize = slope_counts.iter().sum();
+        let best_slope_text: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.best)
+            .map(|b| {
+                stats::paired(
+                    &cell_g[b].values(|r| r.slope_mean),
+                    &plain.values(|r| r.slope_mean),
+                )
+                .map_or("no pairs".into(), |p| {
+                    p.sentence(&cells[b].cond.label, "plain", "mean slope θ′", &sig3)
+                })
+            })
+            .collect();
+
+        // Outcomes.
+        let all: Vec<&Group> = ref_g.iter().chain(&cell_g).collect();
+        let n_runs: usize = all.iter().map(|g| g.runs.len()).sum();
+        let n_div: usize = all.iter().map(|g| g.count(Fate::Diverged)).sum();
+        let n_col: usize = all.iter().map(|g| g.count(Fate::Collapsed)).sum();
+
+        let grid_text: Vec<String> = rules
+            .iter()
+            .map(|g| match &g.param {
+                Some(p) => format!(
+                    "{} {p} ∈ {{{}}}",
+                    g.id,
+                    g.values
+                        .iter()
+                        .map(|v| sig3(*v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => format!("{} (no parameter)", g.id),
+            })
+            .collect();
+        let ref_text: Vec<String> = refs
+            .iter()
+            .zip(&ref_g)
+            .map(|(r, g)| {
+                format!(
+                    "{} {}",
+                    r.label,
+                    est(&acc_of(g)).map_or("n/a".into(), |e| pct_ci(&e))
+                )
+            })
+            .collect();
+        let best_text = match best_overall {
+            Some(b) => {
+                let g = &cell_g[b];
+                let vs_bn = bn
+                    .and_then(|k| stats::paired(&acc_of(g), &acc_of(&ref_g[k])))
+                    .map_or(String::new(), |p| {
+                        format!(
+                            "; {}",
+                            p.sentence(&cells[b].cond.label, "bn", "final accuracy", &acc_fmt)
+                        )
+                    });
+                format!(
+                    "The best IP configuration is {} with {} final accuracy{vs_bn}.",
+                    cells[b].cond.label,
+                    est(&acc_of(g)).map_or("n/a".into(), |e| pct_ci(&e))
+                )
+            }
+            None => "Every IP cell had a diverged run; no best configuration.".into(),
+        };
+        let plain_slope = plain.mean(|r| r.slope_mean);
+        let finding = format!(
+            "In a {depth}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, {} steps, {}; Shaw et al.'s protocol is unknown, these are assumed), over η ∈ {{{}}} × {}: final accuracy {}. {best_text} Against plain, paired: {}. Accuracy gain over the last quarter of training (best cells): {}{}. First-layer gradient (geometric mean over the last {:.0} % of steps) above plain's in {} of {} cells ({} below), relative to the weight norm above in {} ({} below) (paired bootstrap on log10); best cells: {}. Mean slope θ′ over layers: plain {}; IP cells higher than plain in {} of {slope_total}, lower in {}, no difference in {}; best cells: {}. Outcomes: {n_div} of {n_runs} runs diverged, {n_col} collapsed (reached {} then ended below {}), counted apart (diverged runs have no value and are left out; collapsed runs keep their final accuracy).",
+            cfg.base.hidden[0],
+            match cfg.base.init {
+                Init::Gauss { std } => std.to_string(),
+                other => format!("{other:?}"),
+            },
+            cfg.base.lr,
+            cfg.base.steps,
+            count(seeds.len(), "seed"),
+            cfg.ip_lrs.iter().map(|v| sig3(*v)).collect::<Vec<_>>().join(", "),
+            grid_text.join("; "),
+            ref_text.join(", "),
+            learn_parts.join("; "),
+            plateau.join("; "),
+            if climbing.is_empty() {
+                " (every CI includes 0 or lies below: stopped climbing)".to_string()
+            } else {
+                format!(" (still climbing: {})", climbing.join(", "))
+            },
+            100.0 * cfg.window,
+            grad_counts[0][0],
+            cells_compared,
+            grad_counts[0][1],
+            grad_counts[1][0],
+            grad_counts[1][1],
+            best_grad_text.join("; "),
+            sig3(plain_slope),
+            slope_counts[0],
+            slope_counts[1],
+            slope_counts[2],
+            best_slope_text.join("; "),
+            pct(cfg.learned_above),
+            pct(cfg.collapse_below),
+        );
+
+        let verdicts = vec![
+            Verdict {
+                id: "shaw2020-ip-improves-deep-learning".into(),
+                source: "Shaw et al. 2020".into(),
+                claim: "IP improves learning in deep networks".into(),
+                verdict: VerdictKind::from_counts(learn_support, learn_total),
+                evidence: format!(
+                    "{learn_support} of {learn_total} (rule × best/typical cell) comparisons have final accuracy above plain's (paired t CI excludes 0). {}",
+                    learn_parts.join("; ")
+                ),
+                figure: Self::ID.into(),
+                protocol_assumed: PROTOCOL.into(),
+            },
+            Verdict {
+                id: "shaw2020-ip-enlarges-gradients".into(),
+                source: "Shaw et al. 2020".into(),
+                claim: "IP enlarges error gradients".into(),
+                verdict: VerdictKind::from_counts(both_higher, cells_compared),
+                evidence: format!(
+                    "{both_higher} of {cells_compared} grid cells have a late first-layer gradient above plain's both absolutely and relative to the weight norm (paired bootstrap 95 % CI of the log10 difference excludes 0); absolute higher/lower/no difference {}/{}/{}, relative {}/{}/{}. Best cells: {}",
+                    grad_counts[0][0], grad_counts[0][1], grad_counts[0][2],
+                    grad_counts[1][0], grad_counts[1][1], grad_counts[1][2],
+                    best_grad_text.join("; ")
+                ),
+                figure: Self::ID.into(),
+                protocol_assumed: PROTOCOL.into(),
+            },
+            Verdict {
+                id: "shaw2019-ip-raises-slope".into(),
+                source: "Shaw 2019 (thesis)".into(),
+                claim: "IP raises the mean activation slope".into(),
+                verdict: VerdictKind::from_counts(slope_counts[0], slope_total),
+                evidence: format!(
+                    "Layer-averaged θ′ at the end: plain {}; {} of {slope_total} grid cells higher than plain (paired t CI excludes 0), {} lower, {} no difference. Best cells: {}",
+                    sig3(plain_slope),
+                    slope_counts[0],
+                    slope_counts[1],
+                    slope_counts[2],
+                    best_slope_text.join("; ")
+                ),
+                figure: Self::ID.into(),
+                protocol_assumed: PROTOCOL.into(),
+            },
+        ];
+
+        let highlight: Vec<(NetCond, Vec<usize>)> = refs
+            .iter()
+            .cloned()
+            .zip(ref_idx.iter().cloned())
+            .chain(
+                results
+                    .iter()
+                    .filter_map(|r| r.best)
+                    .map(|b| (cells[b].cond.clone(), cells[b].idx.clone())),
+            )
+            .collect();
+        let view = draw::View {
+            cfg,
+            seeds: seeds.len(),
+            rules: &rules,
+            cell_g: &cell_g,
+            plain,
+            highlight: &highlight,
+            outcomes: &outcomes,
+        };
+        let files = draw::draw(ctx, Self::ID, &view)?;
+
+        // Tidy rows: every run with its grid keys, its outcome (collapsed apart) and the
+        // first layer's weight norm per record.
+        let mut tidy: Vec<TidyRow> = Vec::new();
+        let mut add =
+            |label: &str, rule: &str, param: &str, value: f64, idx: &[usize], g: &Group| {
+                let extra = vec![
+                    ("rule".to_string(), rule.to_string()),
+                    ("param".to_string(), param.to_string()),
+                    (
+                        "param_value".to_string(),
+                        if value.is_finite() {
+                            format!("{value}")
+                        } else {
+                            String::new()
+                        },
+                    ),
+                ];
+                for (&i, r) in idx.iter().zip(&g.runs) {
+                    let mut rows = common::tidy_rows(label, &outcomes[i], &extra);
+                    for row in &mut rows {
+                        row.outcome = r.fate.as_str().into();
+                    }
+                    if let Some(res) = outcomes[i].result() {
+                        let keys = rows.first().map(|r| r.keys.clone()).unwrap_or_default();
+                        for h in &res.history {
+                            for (l, w) in h.weight_norms.iter().enumerate() {
+                                if let Some(w) = w {
+                                    rows.push(TidyRow {
+                                        condition: label.into(),
+                                        seed: res.config.seed,
+                                        step: h.step as u64,
+                                        metric: format!(
+                                            "weight_norm_{}",
+                                            res.layers.get(l).map_or("?", |s| s.as_str())
+                                        ),
+                                        value: *w,
+                                        keys: keys.clone(),
+                                        outcome: r.fate.as_str().into(),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    tidy.extend(rows);
+                }
+            };
+        for ((r, idx), g) in refs.iter().zip(&ref_idx).zip(&ref_g) {
+            add(&r.label, "", "", f64::NAN, idx, g);
+        }
+        for (c, g) in cells.iter().zip(&cell_g) {
+            let rule = &rules[c.rule];
+            add(
+                &c.cond.label,
+                &rule.id,
+                rule.param.as_deref().unwrap_or(""),
+                c.value,
+                &c.idx,
+                g,
+            );
+        }
+
+        let cell_json = |c: &grid::Cell, g: &Group| {
+            json!({
+                "label": c.cond.label,
+                "condition": c.cond.canonical(),
+                "param_value": common::num_or(c.value, "none"),
+                "ip_lr": c.eta,
+                "final_accuracy": common::nums(&g.values(|r| r.acc)),
+                "gain_last_quarter": common::nums(&g.values(|r| r.gain)),
+                "first_layer_grad_late": common::nums(&g.values(|r| r.grad)),
+                "first_layer_grad_over_weight_late": common::nums(&g.values(|r| r.rel)),
+                "mean_slope_layer_average": common::nums(&g.values(|r| r.slope_mean)),
+                "diverged": g.count(Fate::Diverged),
+                "collapsed": g.count(Fate::Collapsed),
+            })
+        };
+        let mut fields = common::net_fields(&split, &seeds);
+        fields.extend([
+            ("assumed", json!(PROTOCOL)),
+            (
+                "references",
+                Value::Array(
+                    refs.iter()
+                        .zip(&ref_g)
+                        .map(|(r, g)| {
+                            json!({
+                                "label": r.label,
+                                "final_accuracy": common::nums(&g.values(|x| x.acc)),
+                                "first_layer_grad_late": common::nums(&g.values(|x| x.grad)),
+                                "first_layer_grad_over_weight_late": common::nums(&g.values(|x| x.rel)),
+                                "mean_slope_per_layer": g.runs.iter().map(|x| common::nums(&x.slope)).collect::<Vec<_>>(),
+                                "diverged": g.count(Fate::Diverged),
+                                "collapsed": g.count(Fate::Collapsed),
+                            })
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "grid",
+                Value::Array(
+                    rules
+                        .iter()
+                        .zip(&results)
+                        .map(|(g, res)| {
+                            json!({
+                                "rule": g.id,
+                                "param": g.param.clone().unwrap_or_default(),
+                                "values": common::nums(&g.values),
+                                "best": res.best.map_or(json!("none"), |b| json!(cells[b].cond.label)),
+                                "typical": res.typical.map_or(json!("none"), |b| json!(cells[b].cond.label)),
+                                "cells": g.cells.iter().map(|&c| cell_json(&cells[c], &cell_g[c])).collect::<Vec<_>>(),
+                            })
+                        })
+                        .collect(),
+                ),
+            ),
+            ("runs", common::runs_json(&configs, &outcomes)),
+        ]);
+        Ok(Produced {
+            finding,
+            files,
+            fields,
+            verdicts,
+            tidy,
+        })
+    }
+}
