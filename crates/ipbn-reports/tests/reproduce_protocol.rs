@@ -41,7 +41,7 @@ fn unknown_keys_and_bad_values_exit_2_naming_the_accepted_keys() {
     assert!(
         e.contains("bn-mnist")
             && e.contains("no_such_key")
-            && e.contains("accepted keys: base, conditions, seed, seeds, threshold"),
+            && e.contains("accepted keys: base, collapse_drop, conditions, seed, seeds, threshold"),
         "{e}"
     );
     // With every figure selected, a key none has is an error naming each figure's keys.
@@ -60,8 +60,9 @@ fn unknown_keys_and_bad_values_exit_2_naming_the_accepted_keys() {
             && e.contains("accepted keys of base:"),
         "{e}"
     );
-    let e = usage_line(&ipbn(out, &["single-neuron", "--quick", "--seeds", "3"]));
-    assert!(e.contains("single-neuron") && e.contains("`seeds`"), "{e}");
+    // equivalence has no seeds to set.
+    let e = usage_line(&ipbn(out, &["equivalence", "--quick", "--seeds", "3"]));
+    assert!(e.contains("equivalence") && e.contains("`seeds`"), "{e}");
     let e = usage_line(&ipbn(
         out,
         &["single-neuron", "--quick", "--set", "bn-mnist.seeds=3"],
