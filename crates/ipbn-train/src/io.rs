@@ -63,10 +63,18 @@ pub fn write_atomic_with<E: From<TrainError>>(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.{}.", std::process::id()))
+    let prefix = format!(".{name}.{}.", std::process::id());
+    let mut builder = tempfile::Builder::new();
+    builder
+        .prefix(&prefix)
         .suffix(suffix)
-        .rand_bytes(TEMP_RAND_LEN)
+        .rand_bytes(TEMP_RAND_LEN);
+    // A temporary file is private (0600); a result is not: create it readable as an
+    // ordinary file would be (0644 less the umask), so a figure or dataset written here can
+    // be served or shared like any other file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder
         .tempfile_in(&dir)
         .map_err(|e| TrainError::io(&dir, e))?;
     let tmp_path = tmp.path().to_path_buf();
@@ -151,5 +159,28 @@ mod tests {
         );
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod permission_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn results_are_as_readable_as_an_ordinary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.txt");
+        std::fs::write(&plain, b"x").unwrap();
+        let ours = dir.path().join("ours.txt");
+        write_atomic_with::<TrainError>(&ours, ".tmp", |_, f| {
+            use std::io::Write;
+            f.write_all(b"y").map_err(|e| TrainError::io(&ours, e))
+        })
+        .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Same as an ordinary file under this umask, without write for group and others.
+        assert_eq!(mode(&ours), mode(&plain) & 0o644);
+        assert_ne!(mode(&ours) & 0o400, 0);
     }
 }
