@@ -1101,16 +1101,7 @@ mod tests {
     /// A finished run of a tiny network whose history is then replaced by `accs` (one record
     /// every 10 steps from step 0) with unit 0's percentiles `pcts[i]` in the given view.
     fn fake_run(accs: &[f64], pcts: &[[f64; 3]], train_view: bool) -> RunResult {
-        let split = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
-            train: 64,
-            test: 32,
-            features: 5,
-            classes: 3,
-            separation: 3.0,
-            seed: 1,
-        })
-        .load()
-        .unwrap();
+        let split = common::tiny_split();
         let cfg = TrainConfig {
             hidden: vec![4],
             steps: 10,

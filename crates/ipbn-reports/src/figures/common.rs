@@ -654,6 +654,22 @@ pub(crate) fn pct(x: f64) -> String {
     }
 }
 
+/// A small synthetic split (64/32 samples, 5 features, 3 classes) for the tests of the
+/// network figures.
+#[cfg(test)]
+pub(crate) fn tiny_split() -> Split {
+    ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
+        train: 64,
+        test: 32,
+        features: 5,
+        classes: 3,
+        separation: 3.0,
+        seed: 1,
+    })
+    .load()
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,16 +734,7 @@ mod tests {
 
     #[test]
     fn runs_are_stored_read_back_identically_planned_and_merged() {
-        let split = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
-            train: 64,
-            test: 32,
-            features: 5,
-            classes: 3,
-            separation: 3.0,
-            seed: 1,
-        })
-        .load()
-        .unwrap();
+        let split = tiny_split();
         let dir = tempfile::tempdir().unwrap();
         let ok = TrainConfig {
             hidden: vec![4],
@@ -816,16 +823,7 @@ mod tests {
 
     #[test]
     fn invalid_configs_are_outcomes_not_errors() {
-        let split = ipbn_train::DataSource::Synthetic(ipbn_train::config::SyntheticData {
-            train: 64,
-            test: 32,
-            features: 5,
-            classes: 3,
-            separation: 3.0,
-            seed: 1,
-        })
-        .load()
-        .unwrap();
+        let split = tiny_split();
         let dir = tempfile::tempdir().unwrap();
         let ctx = context(dir.path(), RunMode::Compute);
         let ok = TrainConfig {
