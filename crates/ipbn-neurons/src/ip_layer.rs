@@ -119,10 +119,18 @@ struct Cache<T: Real> {
     s1: Vec<f64>,
     /// Scratch sums per unit.
     s2: Vec<f64>,
-    /// One unit's x over the batch, for the rule.
-    xcol: Vec<f64>,
-    /// One unit's θ(αx + k) over the batch, for the rule.
-    ycol: Vec<f64>,
+    /// x over the batch in f64, `rows × units`, for the rule.
+    xf: Vec<f64>,
+    /// θ(αx + k) over the batch in f64, `rows × units`, for the rule.
+    yf: Vec<f64>,
+    /// α per unit in f64, for the rule.
+    af: Vec<f64>,
+    /// k per unit in f64, for the rule.
+    kf: Vec<f64>,
+    /// Whether unit j's cached output is still θ(αx + k) at the current α, k.
+    fresh: Vec<bool>,
+    /// The rule's direction per unit.
+    dirs: Vec<crate::Delta>,
 }
 
 /// A layer of IP units `y = θ(α x + k)` (or `θ(γ(α x + k) + β)` with `affine`), one (α, k) per
@@ -341,8 +349,12 @@ impl<T: Real> IpLayer<T> {
                 grad_beta: Array1::zeros(units),
                 s1: vec![0.0; units],
                 s2: vec![0.0; units],
-                xcol: Vec::new(),
-                ycol: Vec::new(),
+                xf: Vec::new(),
+                yf: Vec::new(),
+                af: Vec::new(),
+                kf: Vec::new(),
+                fresh: Vec::new(),
+                dirs: Vec::new(),
             },
         })
     }
@@ -411,9 +423,9 @@ impl<T: Real> IpLayer<T> {
     /// Applies one intrinsic update with the rule to every unit, from the last training
     /// forward's x and θ(αx + k).
     ///
-    /// For each unit the rule receives the column of net inputs and `θ(α x + k)` at the
-    /// current α, k (equal to the layer output without affine), as contiguous `f64` buffers;
-    /// the direction is turned into a change by the layer's [`StepState`] (one Adam time step
+    /// The rule receives the batch's net inputs and `θ(α x + k)` at the current α, k (equal
+    /// to the layer output without affine) as `f64` matrices and returns every unit's
+    /// direction at once ([`IpRule::directions`]); each direction is turned into a change by the layer's [`StepState`] (one Adam time step
     /// per call). Does nothing if no training forward has run. See the module documentation
     /// for the handling of steps that would make α non-positive or non-finite.
     pub fn adapt(&mut self) {
@@ -423,39 +435,53 @@ impl<T: Real> IpLayer<T> {
             return;
         }
         self.step.begin();
-        c.xcol.resize(m, 0.0);
-        c.ycol.resize(m, 0.0);
         let act = self.activation;
         let eta = self.config.eta;
-        for j in 0..n {
-            let (a, k) = (self.alpha[j], self.k[j]);
-            // Without affine the forward pass kept θ(αx + k); reuse it while α, k are those
-            // of that pass, otherwise recompute at the current α, k.
-            let cached = c.y.len() == c.x.len() && c.ak.get(j) == Some(&(a, k));
-            // Unit j's column (every n-th value from j) of the row-major caches.
-            let cols = c.xcol.iter_mut().zip(c.ycol.iter_mut());
-            let mut at = j;
-            if cached {
-                for (xo, yo) in cols {
-                    *xo = c.x[at].to_f64_exact();
-                    *yo = c.y[at].to_f64_exact();
-                    at += n;
-                }
-            } else {
-                for (xo, yo) in cols {
-                    let v = c.x[at];
-                    *xo = v.to_f64_exact();
-                    *yo = act.f(a * v + k).to_f64_exact();
-                    at += n;
+        // Without affine the forward pass kept θ(αx + k); reuse it for the units whose α, k
+        // are still those of that pass, otherwise recompute at the current α, k.
+        let have_y = c.y.len() == c.x.len();
+        c.fresh.clear();
+        c.fresh
+            .extend((0..n).map(|j| have_y && c.ak.get(j) == Some(&(self.alpha[j], self.k[j]))));
+        c.af.clear();
+        c.af.extend(self.alpha.iter().map(|a| a.to_f64_exact()));
+        c.kf.clear();
+        c.kf.extend(self.k.iter().map(|k| k.to_f64_exact()));
+        c.xf.clear();
+        c.xf.extend(c.x[..m * n].iter().map(|v| v.to_f64_exact()));
+        c.yf.clear();
+        if c.fresh.iter().all(|&f| f) {
+            c.yf.extend(c.y[..m * n].iter().map(|v| v.to_f64_exact()));
+        } else {
+            let (alpha, k) = (
+                self.alpha.as_slice().unwrap_or(&[]),
+                self.k.as_slice().unwrap_or(&[]),
+            );
+            if alpha.len() != n || k.len() != n {
+                return;
+            }
+            for (r, xr) in c.x[..m * n].chunks_exact(n).enumerate() {
+                for (j, &v) in xr.iter().enumerate() {
+                    let y = if c.fresh[j] {
+                        c.y[r * n + j]
+                    } else {
+                        act.f(alpha[j] * v + k[j])
+                    };
+                    c.yf.push(y.to_f64_exact());
                 }
             }
-            let (af, kf) = (a.to_f64_exact(), k.to_f64_exact());
-            let d = self.rule.direction(
-                ArrayView1::from(&c.xcol[..]),
-                ArrayView1::from(&c.ycol[..]),
-                af,
-                kf,
-            );
+        }
+        // Every unit's direction at once (each bit for bit the rule's direction on its
+        // column).
+        let xv = ndarray::ArrayView2::from_shape((m, n), &c.xf[..]);
+        let yv = ndarray::ArrayView2::from_shape((m, n), &c.yf[..]);
+        let (Ok(xv), Ok(yv)) = (xv, yv) else {
+            return;
+        };
+        self.rule.directions(xv, yv, &c.af, &c.kf, &mut c.dirs);
+        for j in 0..n.min(c.dirs.len()) {
+            let d = c.dirs[j];
+            let (af, kf) = (c.af[j], c.kf[j]);
             if !(d.alpha.is_finite() && d.k.is_finite()) {
                 continue;
             }

@@ -3,7 +3,7 @@
 use crate::rules::{ParamDef, Params};
 use crate::Result;
 use ipbn_math::Activation;
-use ndarray::ArrayView1;
+use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// An ascent direction for one unit's gain and bias, `(Δα, Δk)` before the learning rate.
@@ -82,6 +82,25 @@ pub trait IpRule: Send + Sync + std::fmt::Debug {
         alpha: f64,
         k: f64,
     ) -> Delta;
+    /// The directions of every unit of a batch at once: `x` and `y` are `(rows, units)`,
+    /// `alpha` and `k` hold one value per unit, and `out` is cleared and filled with one
+    /// [`Delta`] per unit. Each unit's value is bit for bit [`IpRule::direction`] on its
+    /// column (the same operations in the same order); the default gathers the columns. For
+    /// a KL rule the blanket implementation sums `h(y)` and `x h(y)` row by row, across the
+    /// units at once, which vectorises and has no per-unit call.
+    fn directions(
+        &self,
+        x: ArrayView2<'_, f64>,
+        y: ArrayView2<'_, f64>,
+        alpha: &[f64],
+        k: &[f64],
+        out: &mut Vec<Delta>,
+    ) {
+        out.clear();
+        for j in 0..x.ncols().min(alpha.len()).min(k.len()) {
+            out.push(self.direction(x.column(j), y.column(j), alpha[j], k[j]));
+        }
+    }
     /// Registry id, e.g. `triesch`.
     fn id(&self) -> &'static str;
     /// The activation θ this rule is derived for.
@@ -224,7 +243,9 @@ pub trait Rule: Send + Sync + std::fmt::Debug + Clone + 'static {
 
     /// The batch-averaged ascent direction (see [`IpRule::direction`]). The default is the KL
     /// direction `Δk = E[h(y)]`, `Δα = 1/α + E[x h(y)]`; rules that are not KL gradients
-    /// override it.
+    /// override it. A KL rule does not: networks evaluate a KL rule's direction for all
+    /// units at once from [`Rule::h`] ([`IpRule::directions`]), and the registry's tests fail
+    /// for a registered KL rule whose `direction` disagrees with that.
     fn direction(
         &self,
         x: ArrayView1<'_, f64>,
@@ -261,6 +282,32 @@ impl<R: Rule> IpRule for R {
         k: f64,
     ) -> Delta {
         Rule::direction(self, x, y, alpha, k)
+    }
+    fn directions(
+        &self,
+        x: ArrayView2<'_, f64>,
+        y: ArrayView2<'_, f64>,
+        alpha: &[f64],
+        k: &[f64],
+        out: &mut Vec<Delta>,
+    ) {
+        match Rule::objective(self) {
+            // A KL rule's direction is `kl_direction` with its `h` (KL rules do not override
+            // `direction`; the registry's tests check the two agree bit for bit).
+            Objective::Kl(_) => crate::rules::kl_directions(x, y, alpha, |v| self.h(v), out),
+            _ => {
+                out.clear();
+                for j in 0..x.ncols().min(alpha.len()).min(k.len()) {
+                    out.push(Rule::direction(
+                        self,
+                        x.column(j),
+                        y.column(j),
+                        alpha[j],
+                        k[j],
+                    ));
+                }
+            }
+        }
     }
     fn id(&self) -> &'static str {
         R::ID

@@ -59,7 +59,7 @@ builtin_rules! {
 
 use crate::{Delta, IpRule, NeuronError, Result, RuleKind};
 use ipbn_math::Activation;
-use ndarray::ArrayView1;
+use ndarray::{ArrayView1, ArrayView2};
 
 // What `ipbn rules new` writes, compiled here so that the tests below can check that the
 // template is a valid rule on which every claim of its kind holds.
@@ -143,6 +143,59 @@ pub fn kl_direction(
         alpha: 1.0 / alpha + sum_xh * inv_n,
         k: sum_h * inv_n,
     }
+}
+
+/// [`kl_direction`] for every unit of a batch at once: `x` and `y` are `(rows, units)` and
+/// `out` receives one [`Delta`] per unit (as many as `alpha` has values, at most the
+/// columns). The sums run row by row, so each unit's sum takes its terms in the same order as
+/// [`kl_direction`] on that unit's column: the result is the same bit for bit, while the
+/// units' independent sums vectorise.
+pub fn kl_directions(
+    x: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    alpha: &[f64],
+    h: impl Fn(f64) -> f64,
+    out: &mut Vec<Delta>,
+) {
+    let n = x.ncols().min(y.ncols()).min(alpha.len());
+    let rows = x.nrows().min(y.nrows());
+    let mut sum_h = vec![0.0; n];
+    let mut sum_xh = vec![0.0; n];
+    let mut add_row = |xs: &[f64], ys: &[f64]| {
+        for (((sh, sxh), &xi), &yi) in sum_h.iter_mut().zip(sum_xh.iter_mut()).zip(xs).zip(ys) {
+            let hi = h(yi);
+            *sh += hi;
+            *sxh += xi * hi;
+        }
+    };
+    match (x.as_slice(), y.as_slice()) {
+        // Row-major and contiguous (what the IP layer passes): plain slices, which vectorise.
+        (Some(xs), Some(ys)) if n > 0 && x.ncols() == n && y.ncols() == n => {
+            for (xr, yr) in xs.chunks_exact(n).zip(ys.chunks_exact(n)).take(rows) {
+                add_row(xr, yr);
+            }
+        }
+        _ => {
+            let (mut xr, mut yr) = (vec![0.0; n], vec![0.0; n]);
+            for r in 0..rows {
+                for j in 0..n {
+                    xr[j] = x[[r, j]];
+                    yr[j] = y[[r, j]];
+                }
+                add_row(&xr, &yr);
+            }
+        }
+    }
+    out.clear();
+    if rows == 0 {
+        out.extend((0..n).map(|_| Delta { alpha: 0.0, k: 0.0 }));
+        return;
+    }
+    let inv_n = 1.0 / rows as f64;
+    out.extend((0..n).map(|j| Delta {
+        alpha: 1.0 / alpha[j] + sum_xh[j] * inv_n,
+        k: sum_h[j] * inv_n,
+    }));
 }
 
 /// Value-stability check shared by the rule files: the direction of `rule` on the batch
