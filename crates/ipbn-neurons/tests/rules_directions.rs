@@ -19,9 +19,9 @@ proptest! {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         for rule in registry::default_rules() {
             let act = rule.activation();
-            let x = Array2::from_shape_fn((rows, units), |_| rng.gen_range(-4.0..4.0));
-            let alpha: Vec<f64> = (0..units).map(|_| rng.gen_range(0.1..5.0)).collect();
-            let k: Vec<f64> = (0..units).map(|_| rng.gen_range(-3.0..3.0)).collect();
+            let x = Array2::from_shape_fn((rows, units), |_| rng.random_range(-4.0..4.0));
+            let alpha: Vec<f64> = (0..units).map(|_| rng.random_range(0.1..5.0)).collect();
+            let k: Vec<f64> = (0..units).map(|_| rng.random_range(-3.0..3.0)).collect();
             let y = Array2::from_shape_fn((rows, units), |(r, j)| act.f(alpha[j] * x[[r, j]] + k[j]));
             // Also a non-contiguous (column-major) layout, which takes the general path.
             let (xv, yv) = if transposed {
