@@ -7,6 +7,11 @@
 # sees). Runs are stored atomically as OUT/runs/<id>.json and a shard skips the runs already
 # stored, so a failed or cancelled array can simply be submitted again with the same
 # arguments: only the missing runs are trained.
+#
+# A figure whose later runs depend on earlier results (vanishing-gradient confirms its best
+# grid cells on fresh seeds) declares them once the earlier runs are stored: the task that
+# completes the earlier stage also trains the later stage's share of the tasks that had
+# already finished, so one array still leaves every run stored.
 set -euo pipefail
 
 usage() {

@@ -262,6 +262,11 @@ struct ShardRecord {
     quick: bool,
     total_runs: usize,
     runs: Vec<String>,
+    /// Whether the shard had trained every run it owned of a plan of `total_runs` runs (a
+    /// later stage appearing after that is trained by the shard that completes the earlier
+    /// one).
+    #[serde(default)]
+    finished: bool,
 }
 
 /// Runs the selected figures and regenerates the index. Returns the outputs in order.
@@ -329,18 +334,22 @@ pub fn reproduce_with(
         }
     };
     if shard.is_some() || args.merge_only {
-        // Every run of the selected network figures, declared without training or drawing.
-        let plan = RunStore::new(RunMode::Plan, None);
-        for (i, fig) in figures.iter().enumerate() {
-            if fig.trains_networks() {
-                let ctx = context(fig.as_ref(), i, &plan);
-                pool.install(|| fig.declare_runs(&ctx))?;
+        // Every run of the selected network figures, declared without training or drawing
+        // (a later stage only once the stage it depends on is stored).
+        let plan_all = || -> CliResult<Planned> {
+            let plan = RunStore::new(RunMode::Plan, None);
+            for (i, fig) in figures.iter().enumerate() {
+                if fig.trains_networks() {
+                    let ctx = context(fig.as_ref(), i, &plan);
+                    pool.install(|| fig.declare_runs(&ctx))?;
+                }
             }
-        }
-        let planned = plan.take_planned();
+            Ok(plan.take_planned())
+        };
+        let planned = plan_all()?;
         if let Some(shard) = shard {
             pb.finish_and_clear();
-            run_shard(args, &figures, shard, &planned, cancel, &pool)?;
+            run_shard(args, &figures, shard, planned, &plan_all, cancel, &pool)?;
             return Ok(Vec::new());
         }
         check_stored(args, &planned)?;
@@ -379,84 +388,147 @@ pub fn reproduce_with(
 
 /// `--shard I/N`: trains the runs `p` of `planned` with `p mod N = I − 1` that are not stored
 /// yet, stores each as it finishes, and records the shard in `OUT/shards/`.
+///
+/// Figures that run in stages declare a later stage only once the earlier one is stored, so
+/// after its share the shard plans again and goes on while new runs appear. A later stage's
+/// runs owned by a shard that had already finished (its record says so, for a smaller plan)
+/// are trained by the shard that sees the stage appear: shards run one after another, or at
+/// once, leave every run stored. Two shards finishing at the same moment may both train such
+/// a run; the stored result is the same either way.
 fn run_shard(
     args: &ReproduceArgs,
     figures: &[Box<dyn Figure>],
     shard: Shard,
-    planned: &Planned,
+    mut planned: Planned,
+    replan: &dyn Fn() -> CliResult<Planned>,
     cancel: Option<&'static AtomicBool>,
     pool: &rayon::ThreadPool,
 ) -> CliResult {
-    let mine: Vec<usize> = (0..planned.runs.len())
-        .filter(|&p| shard.contains(p))
-        .collect();
-    let record = ShardRecord {
-        shard: shard.to_string(),
-        figures: figures.iter().map(|f| f.id().to_string()).collect(),
-        quick: args.quick,
-        total_runs: planned.runs.len(),
-        runs: mine.iter().map(|&p| planned.runs[p].id.clone()).collect(),
-    };
     let path = shard_record_path(&args.out, shard);
     std::fs::create_dir_all(args.out.join("shards"))
         .map_err(|e| CliError::Run(format!("cannot create {}: {e}", args.out.display())))?;
-    write_json_atomic(
-        &path,
-        &serde_json::to_value(&record).map_err(|e| CliError::Run(e.to_string()))?,
-    )
-    .map_err(|e| CliError::Run(e.to_string()))?;
+    let figure_ids: Vec<String> = figures.iter().map(|f| f.id().to_string()).collect();
+    let write_record = |planned: &Planned, finished: bool| -> CliResult {
+        let record = ShardRecord {
+            shard: shard.to_string(),
+            figures: figure_ids.clone(),
+            quick: args.quick,
+            total_runs: planned.runs.len(),
+            runs: (0..planned.runs.len())
+                .filter(|&p| shard.contains(p))
+                .map(|p| planned.runs[p].id.clone())
+                .collect(),
+            finished,
+        };
+        write_json_atomic(
+            &path,
+            &serde_json::to_value(&record).map_err(|e| CliError::Run(e.to_string()))?,
+        )
+        .map_err(|e| CliError::Run(e.to_string()))
+    };
     let started = std::time::Instant::now();
-    let (mut ran, mut loaded) = (0, 0);
-    for (k, data) in planned.data.iter().enumerate() {
-        // This data set's runs of the shard, longest first.
-        let mut runs: Vec<ipbn_train::sweep::SweepRun> = mine
-            .iter()
-            .filter(|&&p| planned.split[p] == k)
-            .map(|&p| planned.runs[p].clone())
+    let (mut ran, mut loaded, mut adopted) = (0, 0, 0);
+    loop {
+        // Shards that finished before this plan's later runs could be declared.
+        let done_early: Vec<Shard> = shard_records(&args.out, &figure_ids, args.quick)
+            .into_iter()
+            .filter(|r| r.finished && r.total_runs < planned.runs.len())
+            .filter_map(|r| r.shard.parse::<Shard>().ok())
+            .filter(|s| s.count == shard.count && *s != shard)
             .collect();
-        runs.sort_by(|a, b| {
-            let (ca, cb) = (
-                ipbn_train::sweep::run_cost(&a.config, data),
-                ipbn_train::sweep::run_cost(&b.config, data),
-            );
-            cb.total_cmp(&ca).then(a.index.cmp(&b.index))
-        });
-        let done = pool
-            .install(|| {
-                ipbn_train::sweep::execute(
-                    &runs,
-                    data,
-                    &args.out,
-                    ipbn_train::sweep::ExecOptions {
-                        shard: None,
-                        cancel,
-                        compute: true,
-                        keep_results: false,
-                    },
-                    &|_| {},
-                )
+        let mine: Vec<usize> = (0..planned.runs.len())
+            .filter(|&p| {
+                shard.contains(p)
+                    || done_early.iter().any(|s| {
+                        s.contains(p)
+                            && ipbn_train::sweep::load_run_on(
+                                &args.out,
+                                &planned.runs[p],
+                                &planned.data[planned.split[p]],
+                            )
+                            .is_none()
+                    })
             })
-            .map_err(|e| CliError::Run(e.to_string()))?;
-        ran += done.ran;
-        loaded += done.loaded;
-        if let Some((id, e)) = done.failed.first() {
-            return Err(CliError::Run(format!("training run {id} failed: {e}")));
+            .collect();
+        adopted += mine.iter().filter(|&&p| !shard.contains(p)).count();
+        write_record(&planned, false)?;
+        for (k, data) in planned.data.iter().enumerate() {
+            // This data set's runs of the shard, longest first.
+            let mut runs: Vec<ipbn_train::sweep::SweepRun> = mine
+                .iter()
+                .filter(|&&p| planned.split[p] == k)
+                .map(|&p| planned.runs[p].clone())
+                .collect();
+            runs.sort_by(|a, b| {
+                let (ca, cb) = (
+                    ipbn_train::sweep::run_cost(&a.config, data),
+                    ipbn_train::sweep::run_cost(&b.config, data),
+                );
+                cb.total_cmp(&ca).then(a.index.cmp(&b.index))
+            });
+            let done = pool
+                .install(|| {
+                    ipbn_train::sweep::execute(
+                        &runs,
+                        data,
+                        &args.out,
+                        ipbn_train::sweep::ExecOptions {
+                            shard: None,
+                            cancel,
+                            compute: true,
+                            keep_results: false,
+                        },
+                        &|_| {},
+                    )
+                })
+                .map_err(|e| CliError::Run(e.to_string()))?;
+            ran += done.ran;
+            loaded += done.loaded;
+            if let Some((id, e)) = done.failed.first() {
+                return Err(CliError::Run(format!("training run {id} failed: {e}")));
+            }
+            if done.cancelled || !done.missing.is_empty() {
+                return Err(CliError::Run(format!(
+                    "interrupted: the runs in progress finished and every finished run is \
+                     stored in {}; run the same command again to resume",
+                    args.out.join("runs").display()
+                )));
+            }
         }
-        if done.cancelled || !done.missing.is_empty() {
-            return Err(CliError::Run(format!(
-                "interrupted: the runs in progress finished and every finished run is stored in \
-                 {}; run the same command again to resume",
-                args.out.join("runs").display()
-            )));
+        // Say this plan is done before planning again, so that a shard completing an earlier
+        // stage after this look trains this shard's share of the later one.
+        write_record(&planned, true)?;
+        let next = replan()?;
+        if next.runs.len() == planned.runs.len() {
+            break;
         }
+        planned = next;
     }
+    let stages = planned.stage.iter().max().map_or(1, |s| s + 1);
     eprintln!(
-        "shard {shard}: {} of {} runs; runs: {ran} trained, {loaded} stored; {:.1} s",
-        mine.len(),
+        "shard {shard}: {} of {} runs ({stages} stage(s){}); runs: {ran} trained, {loaded} stored; {:.1} s",
+        (0..planned.runs.len()).filter(|&p| shard.contains(p)).count(),
         planned.runs.len(),
+        if adopted > 0 {
+            format!(", and {adopted} of shards that had finished")
+        } else {
+            String::new()
+        },
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The records left in `OUT/shards/` by the shards of the figure set `figure_ids`.
+fn shard_records(out: &Path, figure_ids: &[String], quick: bool) -> Vec<ShardRecord> {
+    std::fs::read_dir(out.join("shards"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|t| serde_json::from_str::<ShardRecord>(&t).ok())
+        .filter(|r| r.figures == figure_ids && r.quick == quick)
+        .collect()
 }
 
 /// `--merge-only`: every declared run must be stored; otherwise an error naming how many are
@@ -478,14 +550,7 @@ fn check_stored(args: &ReproduceArgs, planned: &Planned) -> CliResult {
         .iter()
         .map(|f| f.id().to_string())
         .collect();
-    let records: Vec<ShardRecord> = std::fs::read_dir(args.out.join("shards"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter_map(|t| serde_json::from_str::<ShardRecord>(&t).ok())
-        .filter(|r| r.figures == figure_ids && r.quick == args.quick)
-        .collect();
+    let records = shard_records(&args.out, &figure_ids, args.quick);
     let mut counts: Vec<usize> = records
         .iter()
         .filter_map(|r| r.shard.parse::<Shard>().ok().map(|s| s.count))

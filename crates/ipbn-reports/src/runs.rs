@@ -15,6 +15,13 @@
 //! A figure declares its runs by passing them all to one `run_all` call (in the shared module
 //! of the network figures) before it draws anything: in plan mode that call records the runs
 //! and stops the figure with [`ReportError::Planned`].
+//!
+//! A figure whose later runs depend on the results of earlier ones (`vanishing-gradient`
+//! confirms the best cells of its grid with longer runs on fresh seeds) declares them in
+//! stages (`run_stage`): in plan mode an earlier stage whose runs are all stored is read
+//! back and the figure goes on to declare the next stage; otherwise planning stops there.
+//! The runs of a later stage come after every run of the earlier stages in the plan, so the
+//! shard assignment of the earlier runs does not change when a later stage appears.
 
 use crate::error::ReportError;
 use ipbn_train::data::Split;
@@ -54,6 +61,8 @@ pub struct Planned {
     pub split: Vec<usize>,
     /// The distinct data sets of the runs.
     pub data: Vec<Split>,
+    /// For each run, the stage that declared it (0 unless the figure runs in stages).
+    pub stage: Vec<usize>,
 }
 
 /// The run policy shared by the figures of one `ipbn reproduce`: the mode, the counts, the
@@ -109,7 +118,12 @@ impl RunStore {
 
     /// Records `runs` (on `data`) as declared; ids declared before are kept once, at their
     /// first position.
-    pub(crate) fn declare(&self, runs: &[SweepRun], data: &Split) -> Result<(), ReportError> {
+    pub(crate) fn declare(
+        &self,
+        runs: &[SweepRun],
+        data: &Split,
+        stage: usize,
+    ) -> Result<(), ReportError> {
         let mut ids = self.ids.lock().map_err(|_| poisoned())?;
         let mut p = self.planned.lock().map_err(|_| poisoned())?;
         let k = match p.data.iter().position(|d| same_data(d, data)) {
@@ -124,6 +138,7 @@ impl RunStore {
                 let index = p.runs.len();
                 p.runs.push(SweepRun { index, ..r.clone() });
                 p.split.push(k);
+                p.stage.push(stage);
             }
         }
         Ok(())
@@ -134,10 +149,27 @@ impl RunStore {
         if let Ok(mut ids) = self.ids.lock() {
             ids.clear();
         }
-        self.planned
+        let p = self
+            .planned
             .lock()
             .map(|mut p| std::mem::take(&mut *p))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // Earlier stages first, each in order of first declaration.
+        let mut order: Vec<usize> = (0..p.runs.len()).collect();
+        order.sort_by_key(|&i| (p.stage[i], i));
+        Planned {
+            runs: order
+                .iter()
+                .enumerate()
+                .map(|(index, &i)| SweepRun {
+                    index,
+                    ..p.runs[i].clone()
+                })
+                .collect(),
+            split: order.iter().map(|&i| p.split[i]).collect(),
+            stage: order.iter().map(|&i| p.stage[i]).collect(),
+            data: p.data,
+        }
     }
 }
 

@@ -243,3 +243,53 @@ fn a_killed_reproduce_restarted_trains_no_finished_run() {
     );
     assert_eq!(files(&out, "runs"), files(&clean, "runs"));
 }
+
+#[test]
+fn a_figure_in_two_stages_sharded_one_after_another_merges_to_the_single_process_files() {
+    // vanishing-gradient confirms its best grid cells with runs that depend on the grid's
+    // results: shard 2 completes the grid, then trains the confirmation runs of both shards.
+    let a = |out: &Path| ReproduceArgs {
+        ids: vec!["vanishing-gradient".into()],
+        quick: true,
+        out: out.to_path_buf(),
+        ..ReproduceArgs::default()
+    };
+    let one = tempfile::tempdir().unwrap();
+    let single = reproduce(&a(one.path())).unwrap();
+    let trained: usize = single.iter().map(|o| o.runs.computed).sum();
+    let split = tempfile::tempdir().unwrap();
+    for shard in ["1/2", "2/2"] {
+        reproduce(&ReproduceArgs {
+            shard: Some(shard.into()),
+            ..a(split.path())
+        })
+        .unwrap();
+    }
+    let stored = files(split.path(), "runs");
+    assert_eq!(stored.len(), trained, "both stages stored after the shards");
+    assert_eq!(stored, files(one.path(), "runs"));
+    let merged = reproduce(&ReproduceArgs {
+        merge_only: true,
+        ..a(split.path())
+    })
+    .unwrap();
+    assert_eq!(merged[0].runs.computed, 0, "the merge trains nothing");
+    for ext in ["json", "csv"] {
+        let name = format!("vanishing-gradient.{ext}");
+        assert!(
+            std::fs::read(one.path().join(&name)).unwrap()
+                == std::fs::read(split.path().join(&name)).unwrap(),
+            "{name} differs between one process and shards + merge"
+        );
+    }
+    // The confirmation (stage 2) has runs of its own: fresh seeds, longer.
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.path().join("vanishing-gradient.json")).unwrap())
+            .unwrap();
+    let conf = &v["confirmation"];
+    assert!(conf["conditions"].as_array().unwrap().len() >= 3, "{conf}");
+    let grid_seeds = v["run_seeds"].as_array().unwrap();
+    for s in conf["seeds"].as_array().unwrap() {
+        assert!(!grid_seeds.contains(s), "confirmation seed {s} reused");
+    }
+}

@@ -257,6 +257,25 @@ pub(crate) fn run_all(
     split: &Split,
     configs: &[TrainConfig],
 ) -> Result<Vec<Outcome>, ReportError> {
+    run_stage(ctx, split, configs, 0, false)
+}
+
+/// [`run_all`] for a figure whose runs come in stages, later ones chosen from the results of
+/// earlier ones: `stage` numbers this call's runs (0, 1, …) and `later` says whether the
+/// figure declares another stage after it. In plan mode the runs are declared; a stage with
+/// `later` whose runs are all stored is then read back (nothing is trained) so that the
+/// figure can go on to declare the next stage, and any other stage stops the figure with
+/// [`ReportError::Planned`]. In the other modes it is [`run_all`].
+///
+/// # Errors
+/// As [`run_all`].
+pub(crate) fn run_stage(
+    ctx: &FigureContext,
+    split: &Split,
+    configs: &[TrainConfig],
+    stage: usize,
+    later: bool,
+) -> Result<Vec<Outcome>, ReportError> {
     use ipbn_train::sweep::{self, ExecOptions, SweepEvent, SweepRun};
     let store = &ctx.runs;
     // Each distinct run once; `which[i]` is the run of configuration `i`.
@@ -282,8 +301,14 @@ pub(crate) fn run_all(
         which.push(Ok(j));
     }
     if store.mode() == RunMode::Plan {
-        store.declare(&runs, split)?;
-        return Err(ReportError::Planned);
+        store.declare(&runs, split, stage)?;
+        let stored = || {
+            runs.iter()
+                .all(|r| sweep::load_run_on(&ctx.out_dir, r, split).is_some())
+        };
+        if !later || !stored() {
+            return Err(ReportError::Planned);
+        }
     }
     // Progress counts distinct valid runs; those read from disk are done at once.
     let progress = Progress::start(ctx, runs.len());

@@ -20,21 +20,39 @@ pub fn panel_letter(i: usize) -> String {
     format!("({})", String::from_utf8_lossy(&s))
 }
 
-/// Draws `text` as a bold, centred figure title at the top of `area` and returns the area
-/// below it.
+/// Draws `text` as a bold, centred figure title at the top of `area` (wrapped at spaces into
+/// several centred lines when wider than the area) and returns the area below it.
 pub fn titled<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: &str,
 ) -> Result<DrawingArea<DB, Shift>, PlotError> {
     let style = bold(TITLE_SIZE);
-    let (_, h) = area.estimate_text_size(text, &style)?;
     let (w, _) = area.dim_in_pixel();
-    area.draw_text(
-        text,
-        &style.pos(Pos::new(HPos::Center, VPos::Top)),
-        (w as i32 / 2, 8),
-    )?;
-    Ok(area.margin(h as i32 + 18, 0, 0, 0))
+    // Greedy word wrap: a title wider than the figure is broken into centred lines.
+    let room = (w as i32 - 32).max(100) as u32;
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        let joined = match lines.last() {
+            Some(l) => format!("{l} {word}"),
+            None => word.to_string(),
+        };
+        let (tw, _) = area.estimate_text_size(&joined, &style)?;
+        match lines.last_mut() {
+            Some(l) if tw <= room => *l = joined,
+            Some(_) => lines.push(word.to_string()),
+            None => lines.push(joined),
+        }
+    }
+    let (_, h) = area.estimate_text_size(text, &style)?;
+    let step = h as i32 + 6;
+    for (i, line) in lines.iter().enumerate() {
+        area.draw_text(
+            line,
+            &style.pos(Pos::new(HPos::Center, VPos::Top)),
+            (w as i32 / 2, 8 + step * i as i32),
+        )?;
+    }
+    Ok(area.margin(step * lines.len().max(1) as i32 + 12, 0, 0, 0))
 }
 
 /// Draws the panel title `"(letter) title"` in bold at the top-left of `area` (leaving a

@@ -1,6 +1,7 @@
 //! Drawing of `vanishing-gradient`: per rule three heat maps (final accuracy, late
-//! first-layer gradient, that gradient over the weight norm), then the mean slope per layer
-//! and the accuracy over training of plain, bn and each rule's best cell, and the legend.
+//! first-layer gradient, that gradient over the weight norm) from the screening, then, from
+//! the confirmation runs, the mean slope per layer and the accuracy and gradient over training
+//! of plain, bn and each rule's best cell, and the legend.
 
 use super::grid::{Fate, Group, RuleGrid};
 use super::VanishingConfig;
@@ -13,11 +14,15 @@ use crate::plot::{self, Area, HeatMap, LegendPos, PlotError, RefLine, Series, Xy
 pub(super) struct View<'a> {
     pub cfg: &'a VanishingConfig,
     pub seeds: usize,
+    /// Seeds of each confirmation condition.
+    pub confirm_seeds: usize,
     pub rules: &'a [RuleGrid],
     pub cell_g: &'a [Group],
     pub plain: &'a Group,
-    /// Conditions drawn as lines (plain, bn, each rule's best cell) with their run indices.
+    /// Conditions drawn as lines (plain, bn, each rule's best cell) with their indices into
+    /// `outcomes`.
     pub highlight: &'a [(NetCond, Vec<usize>)],
+    /// The confirmation runs.
     pub outcomes: &'a [Outcome],
 }
 
@@ -129,13 +134,15 @@ pub(super) fn draw(
         let area = plot::titled(
             area,
             &format!(
-                "{} sigmoid layers of {}, batch {}, lr {}, {} steps; cells: mean over {} (geometric for gradients), diverged runs left out and counted",
+                "{} sigmoid layers of {}, batch {}, lr {}. Heat maps: screening, {} steps, mean over {} (geometric for gradients), diverged runs left out and counted. Lines: confirmation, {} steps, {} fresh",
                 depth,
                 cfg.base.hidden[0],
                 cfg.base.batch,
                 cfg.base.lr,
                 cfg.base.steps,
-                count(v.seeds, "seed")
+                count(v.seeds, "seed"),
+                cfg.confirm_steps,
+                count(v.confirm_seeds, "seed")
             ),
         )?;
         let cols = plot::split_cols(&area, &[1.0, 1.0, 1.0, 1.05])?;
@@ -215,7 +222,11 @@ pub(super) fn draw(
                     .markers()
             })
             .collect();
-        let ps = plot::layout::panel(&side[0], letter, "mean slope θ′(u) per layer, at the end")?;
+        let ps = plot::layout::panel(
+            &side[0],
+            letter,
+            "confirmation: mean slope θ′(u) per layer, at the end",
+        )?;
         XyChart::new("hidden layer", "mean θ′(u) on the probe batch")
             .series_all(slope_series)
             .line(RefLine::Horizontal(
@@ -235,7 +246,7 @@ pub(super) fn draw(
         let pa = plot::layout::panel(
             &side[1],
             letter + 1,
-            "test accuracy: plain, bn, each rule's best cell",
+            "confirmation: test accuracy of plain, bn, each rule's best cell",
         )?;
         let acc_chart = XyChart::new("training step", "test accuracy (fraction correct)")
             .y_range(0.0, 1.0)
@@ -263,7 +274,11 @@ pub(super) fn draw(
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), m| {
                 (a.min(m), b.max(m))
             });
-        let pg = plot::layout::panel(&side[2], letter + 2, "first-layer gradient over training")?;
+        let pg = plot::layout::panel(
+            &side[2],
+            letter + 2,
+            "confirmation: first-layer gradient over training",
+        )?;
         let mut gchart = XyChart::new("training step", "‖∂L/∂W₁‖ (geometric mean)").log_y();
         if glo.is_finite() {
             gchart = gchart.y_range(
@@ -283,7 +298,7 @@ pub(super) fn draw(
         let notes = [
             format!(
                 "Lines: mean; bands: 95 % CI of the mean over {}.",
-                count(v.seeds, "seed")
+                count(v.confirm_seeds, "seed")
             ),
             format!(
                 "Gradients: geometric mean over the last {:.0} % of steps.",

@@ -6,16 +6,20 @@
 //! one deep sigmoid network (default ten hidden layers of 100 units, `gauss:0.1`, batch 60,
 //! SGD lr 0.5), every registered rule that runs on sigmoid is trained at every intrinsic
 //! rate η of a grid spanning four decades × its main parameter ([`grid`]), each cell with
-//! the same seeds as the references `plain` and `bn`. Every run is declared up front (no
-//! stage depends on another's results). Drawn ([`draw`]):
+//! the same seeds as the references `plain` and `bn` (the *screening*). Then the
+//! *confirmation*: the references and each rule's best cell of the screening, trained again
+//! for longer (`confirm_steps`) on fresh seeds, so that the best cells are judged on runs
+//! that did not select them and that had time to stop climbing. The confirmation's runs
+//! depend on the screening's results: the figure declares its runs in two stages (see
+//! [`crate::runs`]). Drawn ([`draw`]):
 //!
 //! * per rule, heat maps of the final test accuracy, of the first layer's weight-gradient
 //!   norm late in training (geometric mean over the last `window` of the steps, then over
 //!   seeds) and of that norm over the first layer's weight norm; diverged and collapsed runs
 //!   are counted in each cell and left out of its value;
-//! * the mean activation slope θ′(u) per hidden layer at the end for plain, bn and each
-//!   rule's best cell (95 % CI bands);
-//! * test accuracy over training of the same conditions (95 % CI bands).
+//! * from the confirmation: the mean activation slope θ′(u) per hidden layer at the end for
+//!   plain, bn and each rule's best cell, their test accuracy and first-layer gradient over
+//!   training (95 % CI bands).
 //!
 //! Comparisons are paired over seeds ([`crate::stats`]); gradient norms, which are skewed
 //! and span decades, are compared on log10 with a percentile bootstrap.
@@ -45,6 +49,12 @@ pub struct VanishingConfig {
     pub param_factors: Vec<f64>,
     /// Every setting shared by the runs (condition, ip_lr and seed are set per run).
     pub base: TrainConfig,
+    /// Steps of the confirmation runs (the references and each rule's best cell).
+    pub confirm_steps: usize,
+    /// Record interval of the confirmation runs.
+    pub confirm_eval_every: usize,
+    /// Base seed of the confirmation runs (fresh seeds, `seeds` of them).
+    pub confirm_seed: u64,
     /// Fraction of the steps at the end over which gradients are averaged.
     pub window: f64,
     /// A finished run ending below this accuracy after reaching `learned_above` collapsed.
@@ -58,8 +68,9 @@ pub struct VanishingConfig {
 }
 
 impl VanishingConfig {
-    /// The full protocol: 10 hidden layers of 100 sigmoid units, 4,000 steps, η ∈ 1e-4 … 1,
-    /// main parameter at ½, 1, 2, 3, 5 × its default, 5 seeds.
+    /// The full protocol: 10 hidden layers of 100 sigmoid units, screening over 3,000 steps
+    /// with η ∈ 1e-4 … 1 and the main parameter at ½, 1, 2, 3, 5 × its default, 5 seeds;
+    /// confirmation over 15,000 steps on 5 fresh seeds.
     pub fn full() -> Self {
         VanishingConfig {
             references: vec!["plain".into(), "bn".into()],
@@ -67,12 +78,15 @@ impl VanishingConfig {
             param_factors: vec![0.5, 1.0, 2.0, 3.0, 5.0],
             base: TrainConfig {
                 hidden: vec![100; 10],
-                steps: 4_000,
+                steps: 3_000,
                 eval_every: 250,
                 probe_size: 200,
                 percentiles: vec![50.0],
                 ..common::mnist_network()
             },
+            confirm_steps: 15_000,
+            confirm_eval_every: 500,
+            confirm_seed: 2021,
             window: 0.25,
             collapse_below: 0.15,
             learned_above: 0.3,
@@ -94,6 +108,8 @@ impl VanishingConfig {
                 probe_size: 100,
                 ..full.base.clone()
             },
+            confirm_steps: 400,
+            confirm_eval_every: 100,
             seeds: 2,
             ..full
         }
@@ -112,6 +128,15 @@ impl VanishingConfig {
             return Err(usage(
                 id,
                 "ip_lrs and param_factors must be non-empty, finite and > 0",
+            ));
+        }
+        if self.confirm_steps == 0
+            || self.confirm_eval_every == 0
+            || self.confirm_eval_every > self.confirm_steps
+        {
+            return Err(usage(
+                id,
+                "confirm_steps must be ≥ 1 and confirm_eval_every in 1..=confirm_steps",
             ));
         }
         if !(self.window > 0.0 && self.window <= 0.5) {
@@ -142,9 +167,11 @@ fn log10s(v: &[f64]) -> Vec<f64> {
 struct RuleResult {
     best: Option<usize>,
     typical: Option<usize>,
+    /// Index of the best cell's group among the confirmation groups.
+    confirmed: Option<usize>,
 }
 
-const PROTOCOL: &str = "Shaw et al. 2020's network, learning rates, IP rates and training length are not available: a 10×100 sigmoid MLP (gauss:0.1, batch 60, SGD lr 0.5) on the shipped MNIST subset is assumed, the IP rate η over 1e-4…1 and each rule's first parameter around its default form the sensitivity grid; 'best' is the cell with the highest mean final accuracy without a diverged run, 'typical' the cell at the median of the rule's cells; gradients are late-window geometric means of the first layer's weight-gradient Frobenius norm.";
+const PROTOCOL: &str = "Shaw et al. 2020's network, learning rates, IP rates and training length are not available: a 10×100 sigmoid MLP (gauss:0.1, batch 60, SGD lr 0.5) on the shipped MNIST subset is assumed, the IP rate η over 1e-4…1 and each rule's first parameter around its default form the sensitivity grid; 'best' is the cell with the highest mean final accuracy without a diverged run at the screening length, 'typical' the cell at the median of the rule's cells; each rule's best cell and the references are then trained again for the confirmation length on fresh seeds, and the best cells' comparisons use those runs; gradients are late-window geometric means of the first layer's weight-gradient Frobenius norm.";
 
 impl Experiment for VanishingGradient {
     const ID: &'static str = "vanishing-gradient";
@@ -194,7 +221,7 @@ impl Experiment for VanishingGradient {
         for c in &mut cells {
             c.idx = push(&c.cond, c.eta);
         }
-        let outcomes = common::run_all(ctx, &split, &configs)?;
+        let outcomes = common::run_stage(ctx, &split, &configs, 0, true)?;
         let depth = cfg.base.hidden.len();
         let m = |i: usize| {
             grid::measure(
@@ -216,7 +243,7 @@ impl Experiment for VanishingGradient {
         let bn = refs.iter().position(|r| r.label == "bn");
 
         // Best and typical cell of each rule.
-        let results: Vec<RuleResult> = rules
+        let mut results: Vec<RuleResult> = rules
             .iter()
             .map(|g| {
                 let mut ranked: Vec<usize> = g
@@ -236,9 +263,66 @@ impl Experiment for VanishingGradient {
                     .copied()
                     .find(|&c| cell_g[c].count(Fate::Diverged) == 0);
                 let typical = ranked.get(ranked.len() / 2).copied();
-                RuleResult { best, typical }
+                RuleResult {
+                    best,
+                    typical,
+                    confirmed: None,
+                }
             })
             .collect();
+        // Confirmation: the references and each rule's best cell, trained for longer on fresh
+        // seeds (a second stage: which cells run depends on the screening's results).
+        let cseeds = common::run_seeds(ctx, cfg.seeds, cfg.confirm_seed, Self::ID)?;
+        let mut cconfigs: Vec<TrainConfig> = Vec::new();
+        let mut cpush = |cond: &NetCond, ip_lr: f64| -> Vec<usize> {
+            cseeds
+                .iter()
+                .map(|&seed| {
+                    cconfigs.push(TrainConfig {
+                        condition: cond.condition.clone(),
+                        activation: cond.activation,
+                        ip_lr,
+                        seed,
+                        steps: cfg.confirm_steps,
+                        eval_every: cfg.confirm_eval_every,
+                        ..cfg.base.clone()
+                    });
+                    cconfigs.len() - 1
+                })
+                .collect()
+        };
+        let mut conf: Vec<(NetCond, Vec<usize>)> = refs
+            .iter()
+            .map(|c| (c.clone(), cpush(c, cfg.base.ip_lr)))
+            .collect();
+        for res in &mut results {
+            if let Some(b) = res.best {
+                res.confirmed = Some(conf.len());
+                conf.push((cells[b].cond.clone(), cpush(&cells[b].cond, cells[b].eta)));
+            }
+        }
+        let coutcomes = common::run_stage(ctx, &split, &cconfigs, 1, false)?;
+        let conf_g: Vec<Group> = conf
+            .iter()
+            .map(|(_, idx)| Group {
+                runs: idx
+                    .iter()
+                    .map(|&i| {
+                        grid::measure(
+                            &coutcomes[i],
+                            depth,
+                            cfg.confirm_steps,
+                            cfg.window,
+                            cfg.collapse_below,
+                            cfg.learned_above,
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        let cplain = &conf_g[p];
+        let conf_label = |k: usize| conf[k].0.label.clone();
+
         let acc_fmt = |v: f64| format!("{:.1} points", 100.0 * v);
         let pct_ci = |e: &stats::Estimate| e.text(&|v| format!("{:.1} %", 100.0 * v));
         let est = |v: &[f64]| stats::mean_ci(v);
@@ -250,50 +334,69 @@ impl Experiment for VanishingGradient {
         let mut learn_total = 0;
         let mut best_overall: Option<usize> = None;
         for (g, res) in rules.iter().zip(&results) {
-            for (what, c) in [("best", res.best), ("typical", res.typical)] {
-                let Some(c) = c else {
-                    learn_parts.push(format!("{}: no {what} cell (every cell diverged)", g.id));
-                    learn_total += 1;
-                    continue;
-                };
-                learn_total += 1;
-                let pr = stats::paired(&acc_of(&cell_g[c]), &acc_of(plain));
-                let sentence = pr.map_or("no pairs".into(), |pr| {
-                    if pr.direction() == Direction::Higher {
-                        learn_support += 1;
+            // The best cell on the confirmation's fresh seeds, against the confirmation's plain.
+            learn_total += 1;
+            match res.confirmed {
+                None => learn_parts.push(format!("{}: no best cell (every cell diverged)", g.id)),
+                Some(k) => {
+                    let pr = stats::paired(&acc_of(&conf_g[k]), &acc_of(cplain));
+                    let sentence = pr.map_or("no pairs".into(), |pr| {
+                        if pr.direction() == Direction::Higher {
+                            learn_support += 1;
+                        }
+                        pr.sentence(&conf_label(k), "plain", "final accuracy", &acc_fmt)
+                    });
+                    learn_parts.push(format!(
+                        "{} best cell, confirmation ({} steps, fresh seeds): {sentence}",
+                        g.id, cfg.confirm_steps
+                    ));
+                    if best_overall
+                        .is_none_or(|o| conf_g[k].mean(|r| r.acc) > conf_g[o].mean(|r| r.acc))
+                    {
+                        best_overall = Some(k);
                     }
-                    pr.sentence(&cells[c].cond.label, "plain", "final accuracy", &acc_fmt)
-                });
-                learn_parts.push(format!("{} {what} cell: {sentence}", g.id));
+                }
             }
-            if let Some(b) = res.best {
-                if best_overall
-                    .is_none_or(|o| cell_g[b].mean(|r| r.acc) > cell_g[o].mean(|r| r.acc))
-                {
-                    best_overall = Some(b);
+            // The typical cell, from the screening.
+            learn_total += 1;
+            match res.typical {
+                None => learn_parts.push(format!("{}: no typical cell", g.id)),
+                Some(c) => {
+                    let pr = stats::paired(&acc_of(&cell_g[c]), &acc_of(plain));
+                    let sentence = pr.map_or("no pairs".into(), |pr| {
+                        if pr.direction() == Direction::Higher {
+                            learn_support += 1;
+                        }
+                        pr.sentence(&cells[c].cond.label, "plain", "final accuracy", &acc_fmt)
+                    });
+                    learn_parts.push(format!(
+                        "{} typical cell, screening ({} steps): {sentence}",
+                        g.id, cfg.base.steps
+                    ));
                 }
             }
         }
 
-        // Plateau check of every rule's best cell (and of bn): the gain over the last quarter.
+        // Plateau check of every rule's confirmed best cell: the gain over the last quarter.
         let mut plateau = Vec::new();
         let mut climbing = Vec::new();
         for res in &results {
-            if let Some(b) = res.best {
-                if let Some(e) = est(&cell_g[b].values(|r| r.gain)) {
-                    if e.excludes(0.0) == Some(true) {
-                        climbing.push(cells[b].cond.label.clone());
+            if let Some(k) = res.confirmed {
+                if let Some(e) = est(&conf_g[k].values(|r| r.gain)) {
+                    if e.excludes(0.0) == Some(true) && e.mean > 0.0 {
+                        climbing.push(conf_label(k));
                     }
-                    plateau.push(format!("{} {}", cells[b].cond.label, e.text(&acc_fmt)));
+                    plateau.push(format!("{} {}", conf_label(k), e.text(&acc_fmt)));
                 }
             }
         }
 
         // Gradients: every cell against plain, absolute and relative, paired bootstrap on log10.
-        let grad_cmp = |g: &Group, rel: bool, seed: u64| {
+        let grad_vs = |g: &Group, base: &Group, rel: bool, seed: u64| {
             let f = |r: &grid::RunM| if rel { r.rel } else { r.grad };
-            stats::paired_bootstrap(&log10s(&g.values(f)), &log10s(&plain.values(f)), seed)
+            stats::paired_bootstrap(&log10s(&g.values(f)), &log10s(&base.values(f)), seed)
         };
+        let grad_cmp = |g: &Group, rel: bool, seed: u64| grad_vs(g, plain, rel, seed);
         let mut grad_counts = [[0usize; 3]; 2]; // [abs, rel] × [higher, lower, none]
         let mut both_higher = 0;
         let mut cells_compared = 0;
@@ -324,25 +427,27 @@ impl Experiment for VanishingGradient {
         let log_fmt = |v: f64| format!("{} decades", sig3(v));
         let best_grad_text: Vec<String> = results
             .iter()
-            .filter_map(|r| r.best)
-            .map(|b| {
-                let g = &cell_g[b];
-                let abs = grad_cmp(g, false, cfg.seed).map_or("no pairs".into(), |p| {
-                    p.sentence(
-                        &cells[b].cond.label,
-                        "plain",
-                        "log10 first-layer gradient",
-                        &log_fmt,
-                    )
-                });
-                let rel = grad_cmp(g, true, cfg.seed).map_or("no pairs".into(), |p| {
-                    p.sentence(
-                        &cells[b].cond.label,
-                        "plain",
-                        "log10 gradient/weight norm",
-                        &log_fmt,
-                    )
-                });
+            .filter_map(|r| r.confirmed)
+            .map(|k| {
+                let g = &conf_g[k];
+                let abs =
+                    grad_vs(g, cplain, false, cfg.confirm_seed).map_or("no pairs".into(), |p| {
+                        p.sentence(
+                            &conf_label(k),
+                            "plain",
+                            "log10 first-layer gradient",
+                            &log_fmt,
+                        )
+                    });
+                let rel =
+                    grad_vs(g, cplain, true, cfg.confirm_seed).map_or("no pairs".into(), |p| {
+                        p.sentence(
+                            &conf_label(k),
+                            "plain",
+                            "log10 gradient/weight norm",
+                            &log_fmt,
+                        )
+                    });
                 format!("{abs}; {rel}")
             })
             .collect();
@@ -363,23 +468,28 @@ impl Experiment for VanishingGradient {
         let slope_total: usize = slope_counts.iter().sum();
         let best_slope_text: Vec<String> = results
             .iter()
-            .filter_map(|r| r.best)
-            .map(|b| {
+            .filter_map(|r| r.confirmed)
+            .map(|k| {
                 stats::paired(
-                    &cell_g[b].values(|r| r.slope_mean),
-                    &plain.values(|r| r.slope_mean),
+                    &conf_g[k].values(|r| r.slope_mean),
+                    &cplain.values(|r| r.slope_mean),
                 )
                 .map_or("no pairs".into(), |p| {
-                    p.sentence(&cells[b].cond.label, "plain", "mean slope θ′", &sig3)
+                    p.sentence(&conf_label(k), "plain", "mean slope θ′", &sig3)
                 })
             })
             .collect();
 
         // Outcomes.
-        let all: Vec<&Group> = ref_g.iter().chain(&cell_g).collect();
-        let n_runs: usize = all.iter().map(|g| g.runs.len()).sum();
-        let n_div: usize = all.iter().map(|g| g.count(Fate::Diverged)).sum();
-        let n_col: usize = all.iter().map(|g| g.count(Fate::Collapsed)).sum();
+        let tally = |gs: &[&Group]| {
+            (
+                gs.iter().map(|g| g.runs.len()).sum::<usize>(),
+                gs.iter().map(|g| g.count(Fate::Diverged)).sum::<usize>(),
+                gs.iter().map(|g| g.count(Fate::Collapsed)).sum::<usize>(),
+            )
+        };
+        let (n_runs, n_div, n_col) = tally(&ref_g.iter().chain(&cell_g).collect::<Vec<_>>());
+        let (c_runs, c_div, c_col) = tally(&conf_g.iter().collect::<Vec<_>>());
 
         let grid_text: Vec<String> = rules
             .iter()
@@ -407,20 +517,31 @@ impl Experiment for VanishingGradient {
                 )
             })
             .collect();
+        let conf_text: Vec<String> = conf_g
+            .iter()
+            .enumerate()
+            .map(|(k, g)| {
+                format!(
+                    "{} {}",
+                    conf_label(k),
+                    est(&acc_of(g)).map_or("n/a".into(), |e| pct_ci(&e))
+                )
+            })
+            .collect();
         let best_text = match best_overall {
-            Some(b) => {
-                let g = &cell_g[b];
+            Some(k) => {
+                let g = &conf_g[k];
                 let vs_bn = bn
-                    .and_then(|k| stats::paired(&acc_of(g), &acc_of(&ref_g[k])))
+                    .and_then(|b| stats::paired(&acc_of(g), &acc_of(&conf_g[b])))
                     .map_or(String::new(), |p| {
                         format!(
                             "; {}",
-                            p.sentence(&cells[b].cond.label, "bn", "final accuracy", &acc_fmt)
+                            p.sentence(&conf_label(k), "bn", "final accuracy", &acc_fmt)
                         )
                     });
                 format!(
-                    "The best IP configuration is {} with {} final accuracy{vs_bn}.",
-                    cells[b].cond.label,
+                    "The best IP configuration is {} with {} final accuracy in the confirmation{vs_bn}.",
+                    conf_label(k),
                     est(&acc_of(g)).map_or("n/a".into(), |e| pct_ci(&e))
                 )
             }
@@ -428,24 +549,31 @@ impl Experiment for VanishingGradient {
         };
         let plain_slope = plain.mean(|r| r.slope_mean);
         let finding = format!(
-            "In a {depth}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, {} steps, {}; Shaw et al.'s protocol is unknown, these are assumed), over η ∈ {{{}}} × {}: final accuracy {}. {best_text} Against plain, paired: {}. Accuracy gain over the last quarter of training (best cells): {}{}. First-layer gradient (geometric mean over the last {:.0} % of steps) above plain's in {} of {} cells ({} below), relative to the weight norm above in {} ({} below) (paired bootstrap on log10); best cells: {}. Mean slope θ′ over layers: plain {}; IP cells higher than plain in {} of {slope_total}, lower in {}, no difference in {}; best cells: {}. Outcomes: {n_div} of {n_runs} runs diverged, {n_col} collapsed (reached {} then ended below {}), counted apart (diverged runs have no value and are left out; collapsed runs keep their final accuracy).",
+            "In a {depth}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, batch {}; Shaw et al.'s protocol is unknown, these are assumed). Screening, {} steps, {} per cell, over η ∈ {{{}}} × {}: final accuracy {}. Confirmation, {} steps on {} fresh seeds, of the references and each rule's best screening cell: final accuracy {}. {best_text} Against plain, paired: {}. Accuracy gain over the last quarter of the confirmation runs: {}{}. First-layer gradient (geometric mean over the last {:.0} % of steps) above plain's in {} of {} screening cells ({} below), relative to the weight norm above in {} ({} below) (paired bootstrap on log10); confirmed best cells: {}. Mean slope θ′ over layers: plain {} (screening); IP cells higher than plain in {} of {slope_total}, lower in {}, no difference in {}; confirmed best cells: {}. Outcomes: screening {n_div} of {n_runs} runs diverged, {n_col} collapsed; confirmation {c_div} of {c_runs} diverged, {c_col} collapsed (collapsed: reached {} then ended below {}), counted apart (diverged runs have no value and are left out; collapsed runs keep their final accuracy).",
             cfg.base.hidden[0],
             match cfg.base.init {
                 Init::Gauss { std } => std.to_string(),
                 other => format!("{other:?}"),
             },
             cfg.base.lr,
+            cfg.base.batch,
             cfg.base.steps,
             count(seeds.len(), "seed"),
             cfg.ip_lrs.iter().map(|v| sig3(*v)).collect::<Vec<_>>().join(", "),
             grid_text.join("; "),
             ref_text.join(", "),
+            cfg.confirm_steps,
+            cseeds.len(),
+            conf_text.join(", "),
             learn_parts.join("; "),
             plateau.join("; "),
             if climbing.is_empty() {
-                " (every CI includes 0 or lies below: stopped climbing)".to_string()
+                " (no gain detected over the last quarter: every CI includes 0 or lies below it)".to_string()
             } else {
-                format!(" (still climbing: {})", climbing.join(", "))
+                format!(
+                    " (still climbing, CI above 0: {}; their final accuracy is a lower bound)",
+                    climbing.join(", ")
+                )
             },
             100.0 * cfg.window,
             grad_counts[0][0],
@@ -470,7 +598,9 @@ impl Experiment for VanishingGradient {
                 claim: "IP improves learning in deep networks".into(),
                 verdict: VerdictKind::from_counts(learn_support, learn_total),
                 evidence: format!(
-                    "{learn_support} of {learn_total} (rule × best/typical cell) comparisons have final accuracy above plain's (paired t CI excludes 0). {}",
+                    "{learn_support} of {learn_total} (rule × best/typical cell) comparisons have final accuracy above plain's (paired t CI excludes 0; best cells confirmed on fresh seeds over {} steps, typical cells from the {}-step screening). {}",
+                    cfg.confirm_steps,
+                    cfg.base.steps,
                     learn_parts.join("; ")
                 ),
                 figure: Self::ID.into(),
@@ -482,7 +612,7 @@ impl Experiment for VanishingGradient {
                 claim: "IP enlarges error gradients".into(),
                 verdict: VerdictKind::from_counts(both_higher, cells_compared),
                 evidence: format!(
-                    "{both_higher} of {cells_compared} grid cells have a late first-layer gradient above plain's both absolutely and relative to the weight norm (paired bootstrap 95 % CI of the log10 difference excludes 0); absolute higher/lower/no difference {}/{}/{}, relative {}/{}/{}. Best cells: {}",
+                    "{both_higher} of {cells_compared} screening grid cells have a late first-layer gradient above plain's both absolutely and relative to the weight norm (paired bootstrap 95 % CI of the log10 difference excludes 0); absolute higher/lower/no difference {}/{}/{}, relative {}/{}/{}. Confirmed best cells: {}",
                     grad_counts[0][0], grad_counts[0][1], grad_counts[0][2],
                     grad_counts[1][0], grad_counts[1][1], grad_counts[1][2],
                     best_grad_text.join("; ")
@@ -496,7 +626,7 @@ impl Experiment for VanishingGradient {
                 claim: "IP raises the mean activation slope".into(),
                 verdict: VerdictKind::from_counts(slope_counts[0], slope_total),
                 evidence: format!(
-                    "Layer-averaged θ′ at the end: plain {}; {} of {slope_total} grid cells higher than plain (paired t CI excludes 0), {} lower, {} no difference. Best cells: {}",
+                    "Layer-averaged θ′ at the end: plain {}; {} of {slope_total} screening grid cells higher than plain (paired t CI excludes 0), {} lower, {} no difference. Confirmed best cells: {}",
                     sig3(plain_slope),
                     slope_counts[0],
                     slope_counts[1],
@@ -508,85 +638,105 @@ impl Experiment for VanishingGradient {
             },
         ];
 
-        let highlight: Vec<(NetCond, Vec<usize>)> = refs
-            .iter()
-            .cloned()
-            .zip(ref_idx.iter().cloned())
-            .chain(
-                results
-                    .iter()
-                    .filter_map(|r| r.best)
-                    .map(|b| (cells[b].cond.clone(), cells[b].idx.clone())),
-            )
-            .collect();
         let view = draw::View {
             cfg,
             seeds: seeds.len(),
+            confirm_seeds: cseeds.len(),
             rules: &rules,
             cell_g: &cell_g,
             plain,
-            highlight: &highlight,
-            outcomes: &outcomes,
+            highlight: &conf,
+            outcomes: &coutcomes,
         };
         let files = draw::draw(ctx, Self::ID, &view)?;
 
         // Tidy rows: every run with its grid keys, its outcome (collapsed apart) and the
         // first layer's weight norm per record.
         let mut tidy: Vec<TidyRow> = Vec::new();
-        let mut add =
-            |label: &str, rule: &str, param: &str, value: f64, idx: &[usize], g: &Group| {
-                let extra = vec![
-                    ("rule".to_string(), rule.to_string()),
-                    ("param".to_string(), param.to_string()),
-                    (
-                        "param_value".to_string(),
-                        if value.is_finite() {
-                            format!("{value}")
-                        } else {
-                            String::new()
-                        },
-                    ),
-                ];
-                for (&i, r) in idx.iter().zip(&g.runs) {
-                    let mut rows = common::tidy_rows(label, &outcomes[i], &extra);
-                    for row in &mut rows {
-                        row.outcome = r.fate.as_str().into();
-                    }
-                    if let Some(res) = outcomes[i].result() {
-                        let keys = rows.first().map(|r| r.keys.clone()).unwrap_or_default();
-                        for h in &res.history {
-                            for (l, w) in h.weight_norms.iter().enumerate() {
-                                if let Some(w) = w {
-                                    rows.push(TidyRow {
-                                        condition: label.into(),
-                                        seed: res.config.seed,
-                                        step: h.step as u64,
-                                        metric: format!(
-                                            "weight_norm_{}",
-                                            res.layers.get(l).map_or("?", |s| s.as_str())
-                                        ),
-                                        value: *w,
-                                        keys: keys.clone(),
-                                        outcome: r.fate.as_str().into(),
-                                    });
-                                }
+        let mut add = |stage: &str,
+                       outs: &[common::Outcome],
+                       label: &str,
+                       rule: &str,
+                       param: &str,
+                       value: f64,
+                       idx: &[usize],
+                       g: &Group| {
+            let extra = vec![
+                ("stage".to_string(), stage.to_string()),
+                ("rule".to_string(), rule.to_string()),
+                ("param".to_string(), param.to_string()),
+                (
+                    "param_value".to_string(),
+                    if value.is_finite() {
+                        format!("{value}")
+                    } else {
+                        String::new()
+                    },
+                ),
+            ];
+            for (&i, r) in idx.iter().zip(&g.runs) {
+                let mut rows = common::tidy_rows(label, &outs[i], &extra);
+                for row in &mut rows {
+                    row.outcome = r.fate.as_str().into();
+                }
+                if let Some(res) = outs[i].result() {
+                    let keys = rows.first().map(|r| r.keys.clone()).unwrap_or_default();
+                    for h in &res.history {
+                        for (l, w) in h.weight_norms.iter().enumerate() {
+                            if let Some(w) = w {
+                                rows.push(TidyRow {
+                                    condition: label.into(),
+                                    seed: res.config.seed,
+                                    step: h.step as u64,
+                                    metric: format!(
+                                        "weight_norm_{}",
+                                        res.layers.get(l).map_or("?", |s| s.as_str())
+                                    ),
+                                    value: *w,
+                                    keys: keys.clone(),
+                                    outcome: r.fate.as_str().into(),
+                                });
                             }
                         }
                     }
-                    tidy.extend(rows);
                 }
-            };
+                tidy.extend(rows);
+            }
+        };
         for ((r, idx), g) in refs.iter().zip(&ref_idx).zip(&ref_g) {
-            add(&r.label, "", "", f64::NAN, idx, g);
+            add("screening", &outcomes, &r.label, "", "", f64::NAN, idx, g);
         }
         for (c, g) in cells.iter().zip(&cell_g) {
             let rule = &rules[c.rule];
             add(
+                "screening",
+                &outcomes,
                 &c.cond.label,
                 &rule.id,
                 rule.param.as_deref().unwrap_or(""),
                 c.value,
                 &c.idx,
+                g,
+            );
+        }
+        for ((nc, idx), g) in conf.iter().zip(&conf_g) {
+            let cell = results
+                .iter()
+                .filter_map(|r| r.best)
+                .find(|&b| cells[b].cond.label == nc.label)
+                .map(|b| &cells[b]);
+            let (rule, param, value) = cell.map_or(("", "", f64::NAN), |c| {
+                let rg = &rules[c.rule];
+                (rg.id.as_str(), rg.param.as_deref().unwrap_or(""), c.value)
+            });
+            add(
+                "confirmation",
+                &coutcomes,
+                &nc.label,
+                rule,
+                param,
+                value,
+                idx,
                 g,
             );
         }
@@ -646,6 +796,31 @@ impl Experiment for VanishingGradient {
                         })
                         .collect(),
                 ),
+            ),
+            (
+                "confirmation",
+                json!({
+                    "steps": cfg.confirm_steps,
+                    "seeds": cseeds,
+                    "conditions": conf
+                        .iter()
+                        .zip(&conf_g)
+                        .map(|((nc, _), g)| {
+                            json!({
+                                "label": nc.label,
+                                "condition": nc.canonical(),
+                                "final_accuracy": common::nums(&g.values(|x| x.acc)),
+                                "gain_last_quarter": common::nums(&g.values(|x| x.gain)),
+                                "first_layer_grad_late": common::nums(&g.values(|x| x.grad)),
+                                "first_layer_grad_over_weight_late": common::nums(&g.values(|x| x.rel)),
+                                "mean_slope_layer_average": common::nums(&g.values(|x| x.slope_mean)),
+                                "diverged": g.count(Fate::Diverged),
+                                "collapsed": g.count(Fate::Collapsed),
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                    "runs": common::runs_json(&cconfigs, &coutcomes),
+                }),
             ),
             ("runs", common::runs_json(&configs, &outcomes)),
         ]);
