@@ -4,8 +4,9 @@
 # it through SLURM_CONF; /etc and the packaged services are not touched), started as
 # scripts/test-slurm-local.sh starts it.
 #
-# It reproduces four quick figures (bn-mnist and homogenisation, which share their runs,
-# batch-size, and the single-unit equivalence) as a job array of shards plus the dependent
+# It reproduces five quick figures (bn-mnist and homogenisation, which share their runs,
+# batch-size, vanishing-gradient, whose confirmation runs are a second stage chosen from its
+# grid's results, and the single-unit equivalence) as a job array of shards plus the dependent
 # merge job, reproduces them again in one process, and compares the two output folders byte
 # for byte: every ID.json, ID.csv and stored run. Prints PASS or FAIL, stops Slurm and removes
 # the folder (KEEP=1 keeps it for inspection).
@@ -150,7 +151,7 @@ done
 say "slurm up in $(since "$t0"): $(sinfo -h -o '%P %D nodes %C cpus(A/I/O/T) %t')"
 
 # --- The figures ----------------------------------------------------------------------------
-ids=(bn-mnist homogenisation batch-size equivalence)
+ids=(bn-mnist homogenisation batch-size vanishing-gradient equivalence)
 say "job array: $shards shards of the runs of ${ids[*]} (--quick)"
 t1=$(now)
 submit_log=$T/jobs/submit.log

@@ -289,9 +289,48 @@ impl Experiment for BatchSize {
         )];
         if let Some(bi) = bn {
             if !undefined[bi].is_empty() {
+                // Where BN cannot run, the IP conditions against plain, and against chance.
+                let plain = conds.iter().position(|c| c.label == "plain");
+                let chance = 1.0 / split.train.classes.max(2) as f64;
+                let mut parts = Vec::new();
+                for &bsz in &undefined[bi] {
+                    let Some(b) = cfg.batches.iter().position(|&x| x == bsz) else {
+                        continue;
+                    };
+                    for c in (0..conds.len()).filter(|&c| c != bi && Some(c) != plain) {
+                        if undefined[c].contains(&bsz) {
+                            continue;
+                        }
+                        let above_chance = stats::mean_ci(&vals[c][b])
+                            .is_some_and(|e| e.excludes(chance) == Some(true) && e.mean > chance);
+                        let vs_plain = plain.map_or(String::new(), |p| {
+                            format!(
+                                "; {}",
+                                bn_mnist::sentence(
+                                    &stats::paired(&vals[c][b], &vals[p][b]),
+                                    &conds[c].label,
+                                    "plain",
+                                    "final test accuracy",
+                                    &|v| format!("{:.2} points", 100.0 * v),
+                                )
+                            )
+                        });
+                        parts.push(format!(
+                            "{} at batch {bsz} {} chance ({}){vs_plain}",
+                            conds[c].label,
+                            if above_chance {
+                                "learns: its 95 % CI lies above"
+                            } else {
+                                "is not shown to learn: its 95 % CI does not lie above"
+                            },
+                            pct(chance),
+                        ));
+                    }
+                }
                 sentences.push(format!(
-                    "BN is undefined at batch {} (one sample has no batch variance; the trainer rejects the configuration), where every IP condition trains.",
-                    join(&undefined[bi], ", ")
+                    "BN is undefined at batch {} (one sample has no batch variance; the trainer rejects the configuration), where the IP conditions run: {}.",
+                    join(&undefined[bi], ", "),
+                    parts.join("; ")
                 ));
             }
             for b in [bn_small_i, Some(bmax_i)]

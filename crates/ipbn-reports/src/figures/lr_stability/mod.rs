@@ -495,12 +495,50 @@ impl Experiment for LrStability {
             if falls.is_some() {
                 n_compete += 1;
             }
+            // The best η against the control (paired), and the gain the rule left there: the
+            // mean α over the hidden units, layers and finished seeds at the end.
+            let p_best = l.x.iter().position(|&x| x == best_eta);
+            let vs_ctrl = p_best
+                .and_then(|p| {
+                    stats::paired(&point_accs(l, p, ns, &outcomes, None), &ctrl_acc).map(|x| {
+                        x.sentence(
+                            &format!("η {}", sig3(best_eta)),
+                            "η=0",
+                            "accuracy",
+                            &acc_fmt,
+                        )
+                    })
+                })
+                .unwrap_or_else(|| "no pairs".into());
+            let mean_alpha = |last: bool| {
+                p_best.map_or(f64::NAN, |p| {
+                    let a: Vec<f64> = (0..ns)
+                        .filter_map(|s| outcomes[l.idx[p * ns + s]].result())
+                        .filter(|r| !r.diverged)
+                        .filter_map(|r| {
+                            if last {
+                                r.history.last()
+                            } else {
+                                r.history.first()
+                            }
+                        })
+                        .flat_map(|h| h.ip.iter().flatten().filter_map(|ip| ip.alpha.mean))
+                        .collect();
+                    if a.is_empty() {
+                        f64::NAN
+                    } else {
+                        a.iter().sum::<f64>() / a.len() as f64
+                    }
+                })
+            };
             compete_parts.push(format!(
-                "{} best {} at η {} (η=0: {}), {}",
+                "{} best {} at η {} (η=0: {}; {vs_ctrl}; mean gain α {} at the start, {} at the end), {}",
                 l.cond.label,
                 pct(best(&series_b[li]).map_or(f64::NAN, |b| b.1)),
                 sig3(best_eta),
                 pct(series_b[k].mean.first().copied().unwrap_or(f64::NAN)),
+                sig3(mean_alpha(false)),
+                sig3(mean_alpha(true)),
                 falls.unwrap_or_else(|| "no η above the best lowers the accuracy below η=0's (finished runs, paired)".into())
             ));
         }

@@ -134,7 +134,7 @@ pub(super) fn draw(
         let area = plot::titled(
             area,
             &format!(
-                "{} sigmoid layers of {}, batch {}, lr {}. Heat maps: screening, {} steps, mean over {} (geometric for gradients), diverged runs left out and counted. Lines: confirmation, {} steps, {} fresh",
+                "{} sigmoid layers of {}, batch {}, lr {}. Heat maps: screening, {} steps, mean over {} (geometric for gradients), diverged runs left out and counted. Lines: confirmation, {} steps, fresh seeds ({})",
                 depth,
                 cfg.base.hidden[0],
                 cfg.base.batch,

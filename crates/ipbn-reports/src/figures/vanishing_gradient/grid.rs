@@ -166,6 +166,12 @@ pub(super) struct RunM {
     pub slope: Vec<f64>,
     /// Their average over layers.
     pub slope_mean: f64,
+    /// Highest test accuracy over the records (NaN if diverged).
+    pub peak: f64,
+    /// Step of that record.
+    pub peak_step: f64,
+    /// Mean gain α of each hidden layer at the last record (NaN for a layer without IP).
+    pub alpha: Vec<f64>,
 }
 
 /// Geometric mean of `f` over the records of `run` with step in `(from, to]`.
@@ -204,6 +210,9 @@ pub(super) fn measure(
         rel: f64::NAN,
         slope: vec![f64::NAN; depth],
         slope_mean: f64::NAN,
+        peak: f64::NAN,
+        peak_step: f64::NAN,
+        alpha: vec![f64::NAN; depth],
     };
     let Some(r) = o.result() else {
         return nan;
@@ -251,6 +260,24 @@ pub(super) fn measure(
         })
         .collect();
     let slope_mean = slope.iter().sum::<f64>() / depth.max(1) as f64;
+    let (peak, peak_step) = r
+        .history
+        .iter()
+        .filter_map(|h| h.test_accuracy.map(|a| (a, h.step as f64)))
+        .fold((f64::NAN, f64::NAN), |(b, s), (a, st)| {
+            if b.is_nan() || a > b {
+                (a, st)
+            } else {
+                (b, s)
+            }
+        });
+    let alpha: Vec<f64> = (0..depth)
+        .map(|l| {
+            last.and_then(|h| h.ip.get(l).cloned().flatten())
+                .and_then(|ip| ip.alpha.mean)
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
     RunM {
         fate,
         acc,
@@ -259,6 +286,9 @@ pub(super) fn measure(
         rel,
         slope,
         slope_mean,
+        peak,
+        peak_step,
+        alpha,
     }
 }
 

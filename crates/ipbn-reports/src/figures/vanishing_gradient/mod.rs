@@ -391,6 +391,34 @@ impl Experiment for VanishingGradient {
             }
         }
 
+        // Transient learning: each confirmed best cell's peak over the records against its end.
+        let peak_text: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.confirmed)
+            .filter_map(|k| {
+                let g = &conf_g[k];
+                let drop = stats::paired(&g.values(|r| r.acc), &g.values(|r| r.peak))?;
+                let step = g.mean(|r| r.peak_step);
+                Some(format!(
+                    "{} peaks at {} (mean step {:.0}) and ends {}",
+                    conf_label(k),
+                    est(&g.values(|r| r.peak)).map_or("n/a".into(), |e| pct_ci(&e)),
+                    step,
+                    if drop.direction() == Direction::Lower {
+                        format!(
+                            "lower, by {} (95 % CI {} to {}; paired over {} seeds)",
+                            acc_fmt(-drop.diff.mean),
+                            acc_fmt(-drop.diff.hi),
+                            acc_fmt(-drop.diff.lo),
+                            drop.diff.n
+                        )
+                    } else {
+                        "with no drop detected from the peak".to_string()
+                    }
+                ))
+            })
+            .collect();
+
         // Gradients: every cell against plain, absolute and relative, paired bootstrap on log10.
         let grad_vs = |g: &Group, base: &Group, rel: bool, seed: u64| {
             let f = |r: &grid::RunM| if rel { r.rel } else { r.grad };
@@ -451,6 +479,44 @@ impl Experiment for VanishingGradient {
                 format!("{abs}; {rel}")
             })
             .collect();
+
+        // The screening cell with the smallest late gradient, and what its layers did.
+        let smallest_grad = (0..cells.len())
+            .filter(|&c| cell_g[c].geo_mean(|r| r.grad).is_finite())
+            .min_by(|&a, &b| {
+                cell_g[a]
+                    .geo_mean(|r| r.grad)
+                    .total_cmp(&cell_g[b].geo_mean(|r| r.grad))
+            })
+            .map(|c| {
+                let g = &cell_g[c];
+                let per_layer: Vec<f64> = (0..depth)
+                    .map(|l| g.mean(|r| r.alpha.get(l).copied().unwrap_or(f64::NAN)))
+                    .collect();
+                let fin: Vec<f64> = per_layer.iter().copied().filter(|v| v.is_finite()).collect();
+                let (lo, hi) = fin
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+                let (sm, pm) = (g.mean(|r| r.slope_mean), plain.mean(|r| r.slope_mean));
+                format!(
+                    " The smallest late gradient is {}'s ({} against plain's {}): the mean gain α of its hidden layers at the end runs from {} (layer 1) to {} (layer {depth}; lowest {}, highest {}), and its mean slope θ′ is {} (plain {}){}.",
+                    cells[c].cond.label,
+                    sig3(g.geo_mean(|r| r.grad)),
+                    sig3(plain.geo_mean(|r| r.grad)),
+                    sig3(per_layer.first().copied().unwrap_or(f64::NAN)),
+                    sig3(per_layer.last().copied().unwrap_or(f64::NAN)),
+                    sig3(lo),
+                    sig3(hi),
+                    sig3(sm),
+                    sig3(pm),
+                    if sm < 0.1 * pm {
+                        ", under a tenth of plain's: its units sit in the flat tails of the sigmoid"
+                    } else {
+                        ""
+                    },
+                )
+            })
+            .unwrap_or_default();
 
         // Mean slope: every cell against plain (layer average, paired t).
         let mut slope_counts = [0usize; 3];
@@ -549,7 +615,7 @@ impl Experiment for VanishingGradient {
         };
         let plain_slope = plain.mean(|r| r.slope_mean);
         let finding = format!(
-            "In a {depth}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, batch {}; Shaw et al.'s protocol is unknown, these are assumed). Screening, {} steps, {} per cell, over η ∈ {{{}}} × {}: final accuracy {}. Confirmation, {} steps on {} fresh seeds, of the references and each rule's best screening cell: final accuracy {}. {best_text} Against plain, paired: {}. Accuracy gain over the last quarter of the confirmation runs: {}{}. First-layer gradient (geometric mean over the last {:.0} % of steps) above plain's in {} of {} screening cells ({} below), relative to the weight norm above in {} ({} below) (paired bootstrap on log10); confirmed best cells: {}. Mean slope θ′ over layers: plain {} (screening); IP cells higher than plain in {} of {slope_total}, lower in {}, no difference in {}; confirmed best cells: {}. Outcomes: screening {n_div} of {n_runs} runs diverged, {n_col} collapsed; confirmation {c_div} of {c_runs} diverged, {c_col} collapsed (collapsed: reached {} then ended below {}), counted apart (diverged runs have no value and are left out; collapsed runs keep their final accuracy).",
+            "In a {depth}-hidden-layer sigmoid network (width {}, gauss:{} weights, lr {}, batch {}; Shaw et al.'s protocol is unknown, these are assumed). Screening, {} steps, {} per cell, over η ∈ {{{}}} × {}: final accuracy {}. Confirmation, {} steps on {} fresh seeds, of the references and each rule's best screening cell: final accuracy {}. {best_text} Against plain, paired: {}. Accuracy gain over the last quarter of the confirmation runs: {}{}. Peak against end: {}. First-layer gradient (geometric mean over the last {:.0} % of steps) above plain's in {} of {} screening cells ({} below), relative to the weight norm above in {} ({} below) (paired bootstrap on log10); confirmed best cells: {}.{smallest_grad} Mean slope θ′ over layers: plain {} (screening); IP cells higher than plain in {} of {slope_total}, lower in {}, no difference in {}; confirmed best cells: {}. Outcomes: screening {n_div} of {n_runs} runs diverged, {n_col} collapsed; confirmation {c_div} of {c_runs} diverged, {c_col} collapsed (collapsed: reached {} then ended below {}), counted apart (diverged runs have no value and are left out; collapsed runs keep their final accuracy).",
             cfg.base.hidden[0],
             match cfg.base.init {
                 Init::Gauss { std } => std.to_string(),
@@ -575,6 +641,7 @@ impl Experiment for VanishingGradient {
                     climbing.join(", ")
                 )
             },
+            peak_text.join("; "),
             100.0 * cfg.window,
             grad_counts[0][0],
             cells_compared,
