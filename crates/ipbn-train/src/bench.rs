@@ -774,9 +774,11 @@ mod tests {
             steps: 3,
             warmup: 1,
             reps: 2,
+            // Enough sweep steps (tens of milliseconds) that the CPU time read from the
+            // kernel's tick counters is not zero on a busy machine.
             sweep: Some(SweepBenchOptions {
                 runs: 2,
-                steps: 3,
+                steps: 400,
                 reps: 1,
             }),
             ..BenchOptions::default()

@@ -159,20 +159,22 @@ pub fn kl_directions(
 ) {
     let n = x.ncols().min(y.ncols()).min(alpha.len());
     let rows = x.nrows().min(y.nrows());
-    let mut sum_h = vec![0.0; n];
-    let mut sum_xh = vec![0.0; n];
-    let mut add_row = |xs: &[f64], ys: &[f64]| {
-        for (((sh, sxh), &xi), &yi) in sum_h.iter_mut().zip(sum_xh.iter_mut()).zip(xs).zip(ys) {
+    // `out` holds the running sums (Δk: Σ h, Δα: Σ x h) so that nothing is allocated once it
+    // has room for every unit.
+    out.clear();
+    out.resize(n, Delta { alpha: 0.0, k: 0.0 });
+    let add_row = |out: &mut [Delta], xs: &[f64], ys: &[f64]| {
+        for ((d, &xi), &yi) in out.iter_mut().zip(xs).zip(ys) {
             let hi = h(yi);
-            *sh += hi;
-            *sxh += xi * hi;
+            d.k += hi;
+            d.alpha += xi * hi;
         }
     };
     match (x.as_slice(), y.as_slice()) {
         // Row-major and contiguous (what the IP layer passes): plain slices, which vectorise.
         (Some(xs), Some(ys)) if n > 0 && x.ncols() == n && y.ncols() == n => {
             for (xr, yr) in xs.chunks_exact(n).zip(ys.chunks_exact(n)).take(rows) {
-                add_row(xr, yr);
+                add_row(out, xr, yr);
             }
         }
         _ => {
@@ -182,20 +184,20 @@ pub fn kl_directions(
                     xr[j] = x[[r, j]];
                     yr[j] = y[[r, j]];
                 }
-                add_row(&xr, &yr);
+                add_row(out, &xr, &yr);
             }
         }
     }
-    out.clear();
     if rows == 0 {
-        out.extend((0..n).map(|_| Delta { alpha: 0.0, k: 0.0 }));
         return;
     }
     let inv_n = 1.0 / rows as f64;
-    out.extend((0..n).map(|j| Delta {
-        alpha: 1.0 / alpha[j] + sum_xh[j] * inv_n,
-        k: sum_h[j] * inv_n,
-    }));
+    for (d, &a) in out.iter_mut().zip(alpha) {
+        *d = Delta {
+            alpha: 1.0 / a + d.alpha * inv_n,
+            k: d.k * inv_n,
+        };
+    }
 }
 
 /// Value-stability check shared by the rule files: the direction of `rule` on the batch

@@ -30,7 +30,7 @@ pub(super) fn draw(
             &rows[0],
             0,
             &format!(
-                "against the synaptic learning rate (IP η = {}; dashed: the same condition with η = 0)",
+                "against the synaptic learning rate (IP η = {}; dashed: η = 0, where the rule never acts)",
                 cfg.base.ip_lr
             ),
         )?;
@@ -48,7 +48,7 @@ pub(super) fn draw(
             &rows[1],
             1,
             &format!(
-                "against the intrinsic learning rate η of each rule (synaptic lr = {}; dashed: η = 0 control)",
+                "against the intrinsic learning rate η of each rule (synaptic lr = {}; dashed: η = 0 control, one network per activation as the rule never acts)",
                 cfg.lr_b
             ),
         )?;

@@ -15,6 +15,11 @@
 //!   derived for tanh run on the same network with tanh hidden units; each rule's η = 0
 //!   control is drawn as a flat dashed line.
 //!
+//! At η = 0 the rule never acts, so the controls of all rules on one activation (with or
+//! without the affine step) are one network: they run it with the first registered rule of
+//! that activation and share its runs (checked: the controls' results were bit-identical
+//! when each ran with its own rule).
+//!
 //! Every comparison is paired over seeds ([`crate::stats::paired`]). For robustness a
 //! diverged run scores chance accuracy (1/classes), said so in the finding, because a
 //! diverged network is a failure to learn; for "competes" only finished runs are compared.
@@ -33,7 +38,7 @@ use crate::figure::FigureContext;
 use crate::plot::Series;
 use crate::stats::{self, Direction, Verdict, VerdictKind};
 use ipbn_neurons::{registry, rules::accepts_activation};
-use ipbn_train::TrainConfig;
+use ipbn_train::{Condition, TrainConfig};
 use serde_json::{json, Value};
 
 /// Settings of the `lr-stability` figure.
@@ -264,10 +269,22 @@ impl Experiment for LrStability {
                 })
                 .collect()
         };
-        let control = |cond: &NetCond| {
-            let mut c = cond.clone();
+        // At η = 0 the rule never acts, so every rule's control on a network of one activation
+        // (with or without the affine step) is the same network: the controls run it with the
+        // first registered rule of that activation, so that they share their runs (one per
+        // seed and rate), and keep their own label and colour.
+        let control = |cond: &NetCond| -> Result<NetCond, ReportError> {
+            let affine = matches!(cond.condition, Condition::IpAffine(_));
+            let first = registry::default_rules()
+                .into_iter()
+                .find(|r| accepts_activation(r.as_ref(), cond.activation))
+                .map_or_else(
+                    || cond.condition.to_string(),
+                    |r| format!("{}:{}", if affine { "ip+affine" } else { "ip" }, r.id()),
+                );
+            let mut c = NetCond::parse(&first, cond.activation)?;
             c.label = format!("{} η=0", cond.label);
-            c
+            Ok(c)
         };
         // Panel (a): conditions × learning rates × seeds; each IP condition's η = 0 control.
         let mut lines_a: Vec<Line> = Vec::new();
@@ -285,7 +302,7 @@ impl Experiment for LrStability {
                 idx,
             });
             if has_rule {
-                let c = control(&cond);
+                let c = control(&cond)?;
                 let idx = cfg
                     .lrs
                     .iter()
@@ -323,7 +340,7 @@ impl Experiment for LrStability {
                 x: cfg.ip_lrs.clone(),
                 idx,
             });
-            let c = control(&cond);
+            let c = control(&cond)?;
             let once = push(&c, cfg.lr_b, 0.0, "b");
             lines_b.push(Line {
                 cond: c,
@@ -333,17 +350,17 @@ impl Experiment for LrStability {
             });
         }
         let outcomes = common::run_all(ctx, &split, &configs)?;
-        let to_series = |l: &Line| {
+        let to_series = |l: &Line, lines: &[Line]| {
             let (vals, div) = line_values(l, ns, &outcomes);
             let mut s = common::summary_series(&l.cond, &l.x, &vals, Average::Arithmetic, &div);
-            if l.control_of.is_some() {
+            if let Some(k) = l.control_of {
                 s.dashed = true;
-                s.color = Some(crate::plot::lighten(l.cond.color(), 0.35));
+                s.color = Some(crate::plot::lighten(lines[k].cond.color(), 0.35));
             }
             s
         };
-        let series_a: Vec<Series> = lines_a.iter().map(to_series).collect();
-        let mut series_b: Vec<Series> = lines_b.iter().map(to_series).collect();
+        let series_a: Vec<Series> = lines_a.iter().map(|l| to_series(l, &lines_a)).collect();
+        let mut series_b: Vec<Series> = lines_b.iter().map(|l| to_series(l, &lines_b)).collect();
         for (s, l) in series_b.iter_mut().zip(&lines_b) {
             if l.control_of.is_some() {
                 // A flat line: its divergences are those of one run per seed, marked once;

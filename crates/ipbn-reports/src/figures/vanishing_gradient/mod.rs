@@ -68,9 +68,9 @@ pub struct VanishingConfig {
 }
 
 impl VanishingConfig {
-    /// The full protocol: 10 hidden layers of 100 sigmoid units, screening over 3,000 steps
+    /// The full protocol: 10 hidden layers of 100 sigmoid units, screening over 2,500 steps
     /// with η ∈ 1e-4 … 1 and the main parameter at ½, 1, 2, 3, 5 × its default, 5 seeds;
-    /// confirmation over 15,000 steps on 5 fresh seeds.
+    /// confirmation over 8,000 steps on 5 fresh seeds.
     pub fn full() -> Self {
         VanishingConfig {
             references: vec!["plain".into(), "bn".into()],
@@ -78,13 +78,13 @@ impl VanishingConfig {
             param_factors: vec![0.5, 1.0, 2.0, 3.0, 5.0],
             base: TrainConfig {
                 hidden: vec![100; 10],
-                steps: 3_000,
+                steps: 2_500,
                 eval_every: 250,
                 probe_size: 200,
                 percentiles: vec![50.0],
                 ..common::mnist_network()
             },
-            confirm_steps: 15_000,
+            confirm_steps: 8_000,
             confirm_eval_every: 500,
             confirm_seed: 2021,
             window: 0.25,
