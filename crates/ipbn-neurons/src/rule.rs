@@ -6,6 +6,21 @@ use ipbn_math::Activation;
 use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+/// `direction` on each unit's column of `x` and `y` into `out` (one [`Delta`] per unit).
+fn column_directions(
+    x: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    alpha: &[f64],
+    k: &[f64],
+    out: &mut Vec<Delta>,
+    direction: impl Fn(ArrayView1<'_, f64>, ArrayView1<'_, f64>, f64, f64) -> Delta,
+) {
+    out.clear();
+    for j in 0..x.ncols().min(alpha.len()).min(k.len()) {
+        out.push(direction(x.column(j), y.column(j), alpha[j], k[j]));
+    }
+}
+
 /// An ascent direction for one unit's gain and bias, `(Δα, Δk)` before the learning rate.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Delta {
@@ -96,10 +111,7 @@ pub trait IpRule: Send + Sync + std::fmt::Debug {
         k: &[f64],
         out: &mut Vec<Delta>,
     ) {
-        out.clear();
-        for j in 0..x.ncols().min(alpha.len()).min(k.len()) {
-            out.push(self.direction(x.column(j), y.column(j), alpha[j], k[j]));
-        }
+        column_directions(x, y, alpha, k, out, |x, y, a, k| self.direction(x, y, a, k));
     }
     /// Registry id, e.g. `triesch`.
     fn id(&self) -> &'static str;
@@ -295,18 +307,9 @@ impl<R: Rule> IpRule for R {
             // A KL rule's direction is `kl_direction` with its `h` (KL rules do not override
             // `direction`; the registry's tests check the two agree bit for bit).
             Objective::Kl(_) => crate::rules::kl_directions(x, y, alpha, |v| self.h(v), out),
-            _ => {
-                out.clear();
-                for j in 0..x.ncols().min(alpha.len()).min(k.len()) {
-                    out.push(Rule::direction(
-                        self,
-                        x.column(j),
-                        y.column(j),
-                        alpha[j],
-                        k[j],
-                    ));
-                }
-            }
+            _ => column_directions(x, y, alpha, k, out, |x, y, a, k| {
+                Rule::direction(self, x, y, a, k)
+            }),
         }
     }
     fn id(&self) -> &'static str {
