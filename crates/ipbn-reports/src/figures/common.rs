@@ -302,13 +302,11 @@ pub(crate) fn run_stage(
     }
     if store.mode() == RunMode::Plan {
         store.declare(&runs, split, stage)?;
-        let stored = || {
-            runs.iter()
-                .all(|r| sweep::load_run_on(&ctx.out_dir, r, split).is_some())
-        };
-        if !later || !stored() {
+        if !later {
             return Err(ReportError::Planned);
         }
+        // An earlier stage: read what is stored (nothing is trained in plan mode); the
+        // figure goes on only if every run is there (checked after reading, below).
     }
     // Progress counts distinct valid runs; those read from disk are done at once.
     let progress = Progress::start(ctx, runs.len());
@@ -353,6 +351,9 @@ pub(crate) fn run_stage(
         }
     }
     let absent = results.iter().filter(|r| r.is_none()).count();
+    if absent > 0 && store.mode() == RunMode::Plan {
+        return Err(ReportError::Planned);
+    }
     if absent > 0 {
         let runs_dir = ctx.out_dir.join("runs");
         return Err(ReportError::Run(if done.cancelled || store.cancelled() {

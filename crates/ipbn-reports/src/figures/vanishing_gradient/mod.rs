@@ -333,46 +333,39 @@ impl Experiment for VanishingGradient {
         let mut learn_support = 0;
         let mut learn_total = 0;
         let mut best_overall: Option<usize> = None;
+        // One cell against its stage's plain, paired: the sentence and whether it is higher.
+        let vs_plain = |g: &Group, base: &Group, label: &str| {
+            stats::paired(&acc_of(g), &acc_of(base)).map_or(("no pairs".into(), false), |pr| {
+                (
+                    pr.sentence(label, "plain", "final accuracy", &acc_fmt),
+                    pr.direction() == Direction::Higher,
+                )
+            })
+        };
         for (g, res) in rules.iter().zip(&results) {
-            // The best cell on the confirmation's fresh seeds, against the confirmation's plain.
-            learn_total += 1;
-            match res.confirmed {
-                None => learn_parts.push(format!("{}: no best cell (every cell diverged)", g.id)),
-                Some(k) => {
-                    let pr = stats::paired(&acc_of(&conf_g[k]), &acc_of(cplain));
-                    let sentence = pr.map_or("no pairs".into(), |pr| {
-                        if pr.direction() == Direction::Higher {
-                            learn_support += 1;
-                        }
-                        pr.sentence(&conf_label(k), "plain", "final accuracy", &acc_fmt)
-                    });
-                    learn_parts.push(format!(
-                        "{} best cell, confirmation ({} steps, fresh seeds): {sentence}",
-                        g.id, cfg.confirm_steps
-                    ));
-                    if best_overall
-                        .is_none_or(|o| conf_g[k].mean(|r| r.acc) > conf_g[o].mean(|r| r.acc))
-                    {
-                        best_overall = Some(k);
-                    }
+            // The best cell on the confirmation's fresh seeds, and the typical cell from the
+            // screening, each against its own stage's plain.
+            let best = res.confirmed.map(|k| {
+                if best_overall
+                    .is_none_or(|o| conf_g[k].mean(|r| r.acc) > conf_g[o].mean(|r| r.acc))
+                {
+                    best_overall = Some(k);
                 }
-            }
-            // The typical cell, from the screening.
-            learn_total += 1;
-            match res.typical {
-                None => learn_parts.push(format!("{}: no typical cell", g.id)),
-                Some(c) => {
-                    let pr = stats::paired(&acc_of(&cell_g[c]), &acc_of(plain));
-                    let sentence = pr.map_or("no pairs".into(), |pr| {
-                        if pr.direction() == Direction::Higher {
-                            learn_support += 1;
-                        }
-                        pr.sentence(&cells[c].cond.label, "plain", "final accuracy", &acc_fmt)
-                    });
-                    learn_parts.push(format!(
-                        "{} typical cell, screening ({} steps): {sentence}",
-                        g.id, cfg.base.steps
-                    ));
+                let what = format!("confirmation ({} steps, fresh seeds)", cfg.confirm_steps);
+                (what, vs_plain(&conf_g[k], cplain, &conf_label(k)))
+            });
+            let typical = res.typical.map(|c| {
+                let what = format!("screening ({} steps)", cfg.base.steps);
+                (what, vs_plain(&cell_g[c], plain, &cells[c].cond.label))
+            });
+            for (kind, part) in [("best", best), ("typical", typical)] {
+                learn_total += 1;
+                match part {
+                    None => learn_parts.push(format!("{}: no {kind} cell", g.id)),
+                    Some((what, (sentence, higher))) => {
+                        learn_support += usize::from(higher);
+                        learn_parts.push(format!("{} {kind} cell, {what}: {sentence}", g.id));
+                    }
                 }
             }
         }
