@@ -54,8 +54,13 @@ impl std::fmt::Display for KernelSet {
     }
 }
 
-/// The widest kernel set this CPU runs.
+/// The widest kernel set this CPU runs (detected once per process).
 pub fn detected_kernels() -> KernelSet {
+    static DETECTED: std::sync::OnceLock<KernelSet> = std::sync::OnceLock::new();
+    *DETECTED.get_or_init(detect)
+}
+
+fn detect() -> KernelSet {
     #[cfg(target_arch = "x86_64")]
     {
         use std::is_x86_feature_detected as has;
@@ -331,6 +336,65 @@ mod x86 {
         _mm_cmpgt_epi32(abs, _mm_set1_epi32(EXP_SPECIAL as i32 - 1))
     }
 
+    /// [`exp4`] on eight lanes in 512-bit registers: the same operations on each lane, so the
+    /// same bits.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn exp8(x: __m256) -> __m256 {
+        let xd = _mm512_cvtps_pd(x);
+        let inv = _mm512_set1_pd(EXP_INV_LN2_32);
+        let shift = _mm512_set1_pd(EXP_SHIFT);
+        let kds = _mm512_fmadd_pd(inv, xd, shift);
+        let ki = _mm512_castpd_si512(kds);
+        let kd = _mm512_sub_pd(kds, shift);
+        let r = _mm512_fmsub_pd(inv, xd, kd);
+        let idx = _mm512_and_si512(ki, _mm512_set1_epi64(31));
+        // The table lookup as two two-register permutes and a blend (a gather is slower).
+        // SAFETY: each load reads 8 of the table's 32 entries.
+        let t = |j: usize| unsafe { _mm512_loadu_si512(EXP2_TAB.as_ptr().add(8 * j).cast()) };
+        let lo = _mm512_permutex2var_epi64(t(0), idx, t(1));
+        let hi = _mm512_permutex2var_epi64(t(2), idx, t(3));
+        let upper = _mm512_test_epi64_mask(idx, _mm512_set1_epi64(16));
+        let tab = _mm512_mask_blend_epi64(upper, lo, hi);
+        let s = _mm512_castsi512_pd(_mm512_add_epi64(tab, _mm512_slli_epi64::<47>(ki)));
+        let z = _mm512_fmadd_pd(_mm512_set1_pd(EXP_C0), r, _mm512_set1_pd(EXP_C1));
+        let r2 = _mm512_mul_pd(r, r);
+        let y = _mm512_fmadd_pd(r, _mm512_set1_pd(EXP_C2), _mm512_set1_pd(1.0));
+        let y = _mm512_fmadd_pd(z, r2, y);
+        _mm512_cvtpd_ps(_mm512_mul_pd(y, s))
+    }
+
+    /// [`exp_into`] with eight lanes per instruction (AVX-512): the same bits.
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    pub(super) unsafe fn exp_into_512<const NEG_ABS: bool>(x: &[f32], out: &mut [f32]) {
+        let n = x.len().min(out.len());
+        let sign = _mm256_set1_ps(-0.0);
+        let special = _mm256_set1_epi32(EXP_SPECIAL as i32 - 1);
+        let abs = _mm256_set1_epi32(0x7fff_ffff);
+        let mut any = _mm256_setzero_si256();
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY: i + 8 <= n <= x.len(), out.len().
+            let v = unsafe { _mm256_loadu_ps(x.as_ptr().add(i)) };
+            let v = if NEG_ABS { _mm256_or_ps(v, sign) } else { v };
+            // SAFETY: as above; this function runs only on AVX-512.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), exp8(v)) };
+            let bits = _mm256_and_si256(_mm256_castps_si256(v), abs);
+            any = _mm256_or_si256(any, _mm256_cmpgt_epi32(bits, special));
+            i += 8;
+        }
+        // SAFETY: this function runs only on AVX2 + FMA (and more); the rest is exp_into's.
+        unsafe { exp_into::<NEG_ABS>(&x[i..n], &mut out[i..n]) };
+        if _mm256_movemask_epi8(any) != 0 {
+            let arg = |v: f32| if NEG_ABS { -v.abs() } else { v };
+            for j in 0..i {
+                if x[j].to_bits() & 0x7fff_ffff >= EXP_SPECIAL {
+                    out[j] = arg(x[j]).exp();
+                }
+            }
+        }
+    }
+
     /// `out[i] = exp_f32(sign · |x[i]|)` with `sign` −1 (`NEG_ABS`) or the identity.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn exp_into<const NEG_ABS: bool>(x: &[f32], out: &mut [f32]) {
@@ -388,8 +452,13 @@ fn exp_slice<T: Real, const WIDE: bool, const NEG_ABS: bool>(x: &[T], out: &mut 
     #[cfg(target_arch = "x86_64")]
     if WIDE {
         if let (Some(xf), Some(of)) = (as_f32(x), as_f32_mut(out)) {
-            // SAFETY: WIDE is true only in the instance compiled for, and run on, AVX2 + FMA.
-            unsafe { x86::exp_into::<NEG_ABS>(xf, of) };
+            if detected_kernels() == KernelSet::Avx512 {
+                // SAFETY: the CPU has AVX-512 (F, DQ, VL) with AVX2 and FMA.
+                unsafe { x86::exp_into_512::<NEG_ABS>(xf, of) };
+            } else {
+                // SAFETY: WIDE is true only in the instance compiled for, and run on, AVX2 + FMA.
+                unsafe { x86::exp_into::<NEG_ABS>(xf, of) };
+            }
             return;
         }
     }
@@ -647,6 +716,35 @@ mod tests {
         assert_eq!(one[0], 0.0);
         exp(&[1.0f32], &mut one);
         assert_eq!(one[0], 1.0f32.exp());
+    }
+
+    /// The AVX-512 exponential gives the AVX2 one's bits (every 257th bit pattern, both signs
+    /// of the argument), including the tails that do not fill a vector.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn exp_avx512_matches_exp_avx2_bit_for_bit() {
+        if detected_kernels() != KernelSet::Avx512 {
+            return;
+        }
+        let xs: Vec<f32> = (0..u32::MAX / 257)
+            .map(|i| f32::from_bits(i * 257))
+            .collect();
+        for len in [xs.len(), 13, 7, 1] {
+            let x = &xs[..len];
+            let (mut a, mut b) = (vec![0.0f32; len], vec![0.0f32; len]);
+            // SAFETY: the CPU has AVX-512 (checked above), hence AVX2 and FMA.
+            unsafe {
+                super::x86::exp_into::<false>(x, &mut a);
+                super::x86::exp_into_512::<false>(x, &mut b);
+            }
+            assert!(a.iter().zip(&b).all(|(a, b)| a.to_bits() == b.to_bits()));
+            // SAFETY: as above.
+            unsafe {
+                super::x86::exp_into::<true>(x, &mut a);
+                super::x86::exp_into_512::<true>(x, &mut b);
+            }
+            assert!(a.iter().zip(&b).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
     }
 
     /// All 2³² inputs (about half a minute in release).

@@ -9,52 +9,29 @@ use ipbn_math::Real;
 use ipbn_neurons::Mode;
 use ndarray::{Array1, ArrayView2};
 
-/// Values updated per block by [`sgd_update`] before their finiteness is checked.
-const SGD_BLOCK: usize = 512;
-
 ipbn_math::multiversion! {
     /// `p ← p − lr·v` with `v ← m·v + g` (PyTorch's SGD momentum, no dampening; with `m = 0` the
     /// velocity is not touched and `p ← p − lr·g`). Returns whether every updated `p` is finite,
-    /// checked block by block right after the update while the block is in cache (eight
-    /// independent accumulators of `p·0`, which is 0 for a finite `p` and NaN otherwise, so
-    /// the check vectorises).
+    /// checked in the same pass as each value is written: a value is finite exactly when
+    /// `|p| ≤ MAX` (false for ±∞ and NaN), and the checks are AND-ed together, which vectorises.
     fn sgd_update<T: Real>(p: &mut [T], g: &[T], v: &mut [T], lr: T, m: T) -> bool {
         debug_assert_eq!(p.len(), g.len());
         debug_assert!(m == T::zero() || p.len() == v.len());
-        let zero = T::zero();
-        let mut acc = [zero; 8];
-        let mut check = |block: &[T]| {
-            let mut c = block.chunks_exact(8);
-            for ch in &mut c {
-                for (a, &p) in acc.iter_mut().zip(ch) {
-                    *a += p * zero;
-                }
-            }
-            for &p in c.remainder() {
-                acc[0] += p * zero;
-            }
-        };
-        if m == zero {
-            for (pb, gb) in p.chunks_mut(SGD_BLOCK).zip(g.chunks(SGD_BLOCK)) {
-                for (p, &g) in pb.iter_mut().zip(gb) {
-                    *p -= lr * g;
-                }
-                check(pb);
+        let max = T::max_value();
+        let mut finite = true;
+        if m == T::zero() {
+            for (p, &g) in p.iter_mut().zip(g) {
+                *p -= lr * g;
+                finite &= p.abs() <= max;
             }
         } else {
-            for ((pb, gb), vb) in p
-                .chunks_mut(SGD_BLOCK)
-                .zip(g.chunks(SGD_BLOCK))
-                .zip(v.chunks_mut(SGD_BLOCK))
-            {
-                for ((p, &g), v) in pb.iter_mut().zip(gb).zip(vb.iter_mut()) {
-                    *v = m * *v + g;
-                    *p -= lr * *v;
-                }
-                check(pb);
+            for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                *v = m * *v + g;
+                *p -= lr * *v;
+                finite &= p.abs() <= max;
             }
         }
-        acc.iter().all(|a| *a == zero)
+        finite
     }
 }
 

@@ -3,19 +3,30 @@
 //!
 //! # Which library computes a product
 //!
-//! | kernel set ([`product_kernels`]) | element type | library |
+//! | kernel set ([`product_kernels`]) | operands | code |
 //! |---|---|---|
-//! | `avx512` (native mode on an AVX-512 CPU) | `f32`, `f64` | the `gemm` crate's AVX-512 kernels, one thread |
+//! | `avx512` (native mode on an AVX-512 CPU) | `f32`, rows of `b` and `c` contiguous | this crate's packing-free AVX-512 kernel (`small`) |
+//! | `avx512` | other `f32`, and `f64` | the `gemm` crate's AVX-512 kernels, one thread |
 //! | `avx2+fma`, `baseline`, or portable mode | any | `ndarray`'s `general_mat_mul` (matrixmultiply) |
+//!
+//! The training step's products are small (a batch of 60 against layers of 100 units), so
+//! copying operands into packed panels, as general-purpose libraries do, costs a large share
+//! of each product. The `small` kernel reads `b` and `a` where they lie and keeps a 3 × 112
+//! tile of `c` in registers for the whole inner dimension: forward products `X W` and weight
+//! gradients `Xᵀ G` run on it; the input gradients `G Wᵀ` (whose `b` is a transposed view)
+//! on the `gemm` crate.
 //!
 //! matrixmultiply is built without its `avx512` feature (ndarray turns its default features
 //! off), so on every CPU with AVX2 + FMA it runs the same AVX2 + FMA kernel and gives the same
 //! bits: that is the portable mode (`IPBN_KERNELS=portable`, see [`crate::kernels::kernel_mode`]),
 //! with which the committed figures were made. On an AVX-512 CPU the native mode runs the
-//! `gemm` crate instead, measured faster on the step's products (see `ipbn bench`); its sums
-//! are ordered differently, so results differ from the portable ones in the last bits. Both
+//! AVX-512 kernels instead, measured faster on the step's products (see `ipbn bench`); their
+//! sums are ordered differently, so results differ from the portable ones in the last bits. Both
 //! are deterministic: the same binary on the same CPU gives the same bits on every call and
 //! thread, since every product runs on the calling thread.
+
+#[cfg(target_arch = "x86_64")]
+mod small;
 
 use crate::kernels::{product_kernels, KernelSet};
 use ndarray::linalg::general_mat_mul;
@@ -88,6 +99,33 @@ pub fn gemm_on<A, S1, S2, S3>(
     let (rsb, csb) = (b.strides()[0], b.strides()[1]);
     let (rsc, csc) = (c.strides()[0], c.strides()[1]);
     let zero = beta.is_zero();
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<A>() == TypeId::of::<f32>() && (csb == 1 || n == 1) && (csc == 1 || n == 1) {
+        // The rows of B and C are contiguous: the packing-free kernel (see `small`).
+        let f = |v: A| -> f32 {
+            // SAFETY: A is f32 (checked above).
+            unsafe { std::mem::transmute_copy::<A, f32>(&v) }
+        };
+        let p = small::Product {
+            m,
+            n,
+            k,
+            alpha: f(alpha),
+            beta: if zero { 0.0 } else { f(beta) },
+            a: a.as_ptr() as *const f32,
+            rsa,
+            csa,
+            b: b.as_ptr() as *const f32,
+            rsb,
+            c: c.as_mut_ptr() as *mut f32,
+            rsc,
+        };
+        // SAFETY: AVX-512 is present (checked above); the pointers and strides come from live
+        // ndarray views of the stated shapes, B's and C's rows are contiguous (or one column
+        // wide), and `c` is borrowed mutably, so it overlaps neither `a` nor `b`.
+        unsafe { small::sgemm(&p) };
+        return;
+    }
     // The `gemm` crate computes dst ← α·dst + β·lhs·rhs: its α is our β and its β our α.
     // SAFETY: the pointers and strides come from live ndarray views of the stated shapes, so
     // every index (i, p), (p, j), (i, j) in range addresses an element of its array; `c` is
@@ -164,6 +202,13 @@ mod tests {
             (60, 784, 100),
             (33, 101, 10),
             (17, 1, 60),
+            // The packing-free AVX-512 kernel: several column blocks (112 columns each), widths
+            // that fill their last vector exactly, and every row remainder of its 3-row tiles.
+            (5, 9, 130),
+            (4, 3, 230),
+            (2, 5, 16),
+            (3, 7, 32),
+            (8, 2, 113),
         ];
         for &(m, k, n) in &dims {
             for layout in 0..4 {

@@ -1,0 +1,146 @@
+//! A packing-free AVX-512 `f32` product for the training step's shapes: `B` and `C` with
+//! contiguous rows (`B` is a weight matrix or a gradient of activations, `C` an activation
+//! or a weight gradient), `A` with any strides (a batch, or its transpose).
+//!
+//! `C` is cut into tiles of up to [`MR`] rows by up to [`NV`] 16-lane vectors of columns (the
+//! last vector of a row masked when the width is not a multiple of 16). A tile's sums stay in
+//! registers for the whole inner dimension: per step `q`, the tile's row of `B` is loaded once,
+//! each of its `A` values is broadcast once, and one fused multiply-add per accumulator adds
+//! the product. Nothing is packed or allocated; `B`'s rows are read where they lie.
+//!
+//! Every element of `C` is one chain of fused multiply-adds over `q = 0, 1, …, k − 1`, in that
+//! order, then scaled by `alpha` (and `beta · c` added): the bits do not depend on the tile
+//! shape, the thread or the call.
+
+use std::arch::x86_64::*;
+
+/// Rows of `C` per tile.
+const MR: usize = 3;
+/// 16-lane vectors of `C` columns per tile (112 columns).
+const NV: usize = 7;
+
+/// Operands of one product `C ← alpha · A · B + beta · C` (strides in elements).
+pub(super) struct Product {
+    /// Rows of `A` and `C`.
+    pub m: usize,
+    /// Columns of `B` and `C`.
+    pub n: usize,
+    /// Columns of `A`, rows of `B`.
+    pub k: usize,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of the old `C` (zero: `C` is not read).
+    pub beta: f32,
+    /// `A[0, 0]`.
+    pub a: *const f32,
+    /// Row stride of `A`.
+    pub rsa: isize,
+    /// Column stride of `A`.
+    pub csa: isize,
+    /// `B[0, 0]`; `B`'s columns are contiguous.
+    pub b: *const f32,
+    /// Row stride of `B`.
+    pub rsb: isize,
+    /// `C[0, 0]`; `C`'s columns are contiguous.
+    pub c: *mut f32,
+    /// Row stride of `C`.
+    pub rsc: isize,
+}
+
+/// One tile: rows `i0 .. i0 + R` and vectors `j0 .. j0 + 16 V` of `C`, the last vector
+/// masked by `mask`.
+///
+/// # Safety
+///
+/// AVX-512F must be available; the rows and (masked) columns addressed must lie inside the
+/// arrays `p` describes, and `C` must not overlap `A` or `B`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile<const R: usize, const V: usize>(p: &Product, i0: usize, j0: usize, mask: __mmask16) {
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
+    // SAFETY (whole body): every offset stays inside the arrays, as the caller guarantees;
+    // masked-off lanes are neither read nor written.
+    unsafe {
+        let a0 = p.a.offset(i0 as isize * p.rsa);
+        let b0 = p.b.add(j0);
+        for q in 0..p.k {
+            let brow = b0.offset(q as isize * p.rsb);
+            let mut bv = [_mm512_setzero_ps(); V];
+            for (v, b) in bv.iter_mut().enumerate() {
+                *b = if v + 1 == V {
+                    _mm512_maskz_loadu_ps(mask, brow.add(16 * v))
+                } else {
+                    _mm512_loadu_ps(brow.add(16 * v))
+                };
+            }
+            let arow = a0.offset(q as isize * p.csa);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*arow.offset(r as isize * p.rsa));
+                for (s, &b) in acc.iter_mut().zip(&bv) {
+                    *s = _mm512_fmadd_ps(av, b, *s);
+                }
+            }
+        }
+        let alpha = _mm512_set1_ps(p.alpha);
+        let beta = _mm512_set1_ps(p.beta);
+        for (r, acc) in acc.iter().enumerate() {
+            let crow = p.c.offset((i0 + r) as isize * p.rsc).add(j0);
+            for (v, &s) in acc.iter().enumerate() {
+                let m = if v + 1 == V { mask } else { 0xffff };
+                let mut out = _mm512_mul_ps(alpha, s);
+                if p.beta != 0.0 {
+                    out = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(m, crow.add(16 * v)), out);
+                }
+                _mm512_mask_storeu_ps(crow.add(16 * v), m, out);
+            }
+        }
+    }
+}
+
+/// Calls `tile::<R, V>` for a run-time `v` in `1..=NV`.
+macro_rules! by_width {
+    ($r:literal, $v:expr, $($args:expr),*) => {
+        match $v {
+            1 => tile::<$r, 1>($($args),*),
+            2 => tile::<$r, 2>($($args),*),
+            3 => tile::<$r, 3>($($args),*),
+            4 => tile::<$r, 4>($($args),*),
+            5 => tile::<$r, 5>($($args),*),
+            6 => tile::<$r, 6>($($args),*),
+            _ => tile::<$r, 7>($($args),*),
+        }
+    };
+}
+
+/// `C ← alpha · A · B + beta · C` for the operands `p` describes (with `beta` zero, `C` is
+/// not read).
+///
+/// # Safety
+///
+/// AVX-512F must be available; `A` is `m × k` with strides `rsa`, `csa`, `B` is `k × n` with
+/// row stride `rsb` and contiguous rows, `C` is `m × n` with row stride `rsc` and contiguous
+/// rows, all in live allocations, and `C` overlaps neither `A` nor `B`.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn sgemm(p: &Product) {
+    let mut j0 = 0;
+    while j0 < p.n {
+        let cols = (p.n - j0).min(16 * NV);
+        let v = cols.div_ceil(16);
+        let rem = cols - 16 * (v - 1);
+        let mask: __mmask16 = if rem == 16 { 0xffff } else { (1u16 << rem) - 1 };
+        let mut i0 = 0;
+        // SAFETY: each tile stays inside rows i0..i0 + R ≤ m and columns j0..j0 + cols ≤ n.
+        unsafe {
+            while i0 + MR <= p.m {
+                by_width!(3, v, p, i0, j0, mask);
+                i0 += MR;
+            }
+            match p.m - i0 {
+                2 => by_width!(2, v, p, i0, j0, mask),
+                1 => by_width!(1, v, p, i0, j0, mask),
+                _ => {}
+            }
+        }
+        j0 += cols;
+    }
+}
