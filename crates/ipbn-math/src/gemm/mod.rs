@@ -11,10 +11,10 @@
 //!
 //! The training step's products are small (a batch of 60 against layers of 100 units), so
 //! copying operands into packed panels, as general-purpose libraries do, costs a large share
-//! of each product. The `small` kernel reads `b` and `a` where they lie and keeps a 3 × 112
-//! tile of `c` in registers for the whole inner dimension: forward products `X W` and weight
-//! gradients `Xᵀ G` run on it; the input gradients `G Wᵀ` (whose `b` is a transposed view)
-//! on the `gemm` crate.
+//! of each product. The `small` kernel reads `b` and `a` where they lie and keeps a tile of
+//! `c` (3 rows by up to 112 columns, or 4 rows by 100) in registers for the whole inner
+//! dimension: forward products `X W` and weight gradients `Xᵀ G` run on it; the input
+//! gradients `G Wᵀ` (whose `b` is a transposed view) on the `gemm` crate.
 //!
 //! matrixmultiply is built without its `avx512` feature (ndarray turns its default features
 //! off), so on every CPU with AVX2 + FMA it runs the same AVX2 + FMA kernel and gives the same
@@ -209,6 +209,14 @@ mod tests {
             (2, 5, 16),
             (3, 7, 32),
             (8, 2, 113),
+            // Its packed tiles (four rows, full vectors and 1 to 4 more columns), with and
+            // without rows left over.
+            (8, 5, 100),
+            (9, 3, 20),
+            (4, 2, 1),
+            (5, 3, 34),
+            (12, 7, 67),
+            (4, 3, 116),
         ];
         for &(m, k, n) in &dims {
             for layout in 0..4 {
@@ -252,6 +260,42 @@ mod tests {
         let err = (&c - &want).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
         assert!(err <= 1e-12 * 100.0, "transposed, strided: {err}");
         assert!(big.slice(s![.., 1..;2]).iter().all(|&v| v == 0.0));
+    }
+
+    /// On AVX-512, an element's bits do not depend on which tile computed it: the rows of a
+    /// product computed without its first row (shifting every row into another tile, some
+    /// into the 3-row remainder tiles) and its first 96 columns alone (full vectors only)
+    /// match the whole product's bit for bit.
+    #[test]
+    fn tiles_do_not_change_the_bits() {
+        if crate::kernels::detected_kernels() != KernelSet::Avx512 {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let a = random(&mut rng, 60, 784, false).mapv(|v| v as f32);
+        let b = random(&mut rng, 784, 100, false).mapv(|v| v as f32);
+        let mut whole = Array2::<f32>::zeros((60, 100));
+        gemm_on(KernelSet::Avx512, 1.0, &a, &b, 0.0, &mut whole);
+        let mut shifted = Array2::<f32>::zeros((59, 100));
+        gemm_on(
+            KernelSet::Avx512,
+            1.0,
+            &a.slice(s![1.., ..]),
+            &b,
+            0.0,
+            &mut shifted,
+        );
+        assert_eq!(shifted, whole.slice(s![1.., ..]));
+        let mut left = Array2::<f32>::zeros((60, 96));
+        gemm_on(
+            KernelSet::Avx512,
+            1.0,
+            &a,
+            &b.slice(s![.., ..96]),
+            0.0,
+            &mut left,
+        );
+        assert_eq!(left, whole.slice(s![.., ..96]));
     }
 
     /// The portable sets are `general_mat_mul` itself, bit for bit.
