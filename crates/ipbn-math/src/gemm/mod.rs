@@ -5,7 +5,7 @@
 //!
 //! | kernel set ([`product_kernels`]) | operands | code |
 //! |---|---|---|
-//! | `avx512` (native mode on an AVX-512 CPU) | `f32`, rows of `b` and `c` contiguous | this crate's packing-free AVX-512 kernel (`small`) |
+//! | `avx512` (native mode on an AVX-512 CPU) | `f32`, rows of `c` and rows or columns of `b` contiguous | this crate's packing-free AVX-512 kernel (`small`) |
 //! | `avx512` | other `f32`, and `f64` | the `gemm` crate's AVX-512 kernels, one thread |
 //! | `avx2+fma`, `baseline`, or portable mode | any | `ndarray`'s `general_mat_mul` (matrixmultiply) |
 //!
@@ -13,8 +13,9 @@
 //! copying operands into packed panels, as general-purpose libraries do, costs a large share
 //! of each product. The `small` kernel reads `b` and `a` where they lie and keeps a tile of
 //! `c` (3 rows by up to 112 columns, or 4 rows by 100) in registers for the whole inner
-//! dimension: forward products `X W` and weight gradients `Xᵀ G` run on it; the input
-//! gradients `G Wᵀ` (whose `b` is a transposed view) on the `gemm` crate.
+//! dimension. Forward products `X W` and weight gradients `Xᵀ G` run on it directly; for the
+//! input gradients `G Wᵀ`, whose `b` is a transposed view, `W` is first transposed into a
+//! per-thread scratch (16 × 16 blocks in registers), which costs a k-th of the product.
 //!
 //! matrixmultiply is built without its `avx512` feature (ndarray turns its default features
 //! off), so on every CPU with AVX2 + FMA it runs the same AVX2 + FMA kernel and gives the same
@@ -32,6 +33,13 @@ use crate::kernels::{product_kernels, KernelSet};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayBase, Data, DataMut, Ix2, LinalgScalar};
 use std::any::TypeId;
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    /// A row-major copy of a column-major `b` for the packing-free kernel, kept per thread so
+    /// that steady-state training allocates nothing.
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// `c ← alpha · a · b + beta · c`, with the arguments and panics of
 /// `ndarray::linalg::general_mat_mul`, on the kernel set [`product_kernels`] names.
@@ -100,30 +108,50 @@ pub fn gemm_on<A, S1, S2, S3>(
     let (rsc, csc) = (c.strides()[0], c.strides()[1]);
     let zero = beta.is_zero();
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<A>() == TypeId::of::<f32>() && (csb == 1 || n == 1) && (csc == 1 || n == 1) {
-        // The rows of B and C are contiguous: the packing-free kernel (see `small`).
+    if TypeId::of::<A>() == TypeId::of::<f32>()
+        && (csc == 1 || n == 1)
+        && (csb == 1 || rsb == 1 || n == 1)
+    {
+        // C's rows are contiguous: the packing-free kernel (see `small`). A `b` with
+        // contiguous columns instead (a transposed weight matrix) is first transposed into
+        // this thread's row-major scratch, k · n values, a k-th of the product's work.
         let f = |v: A| -> f32 {
             // SAFETY: A is f32 (checked above).
             unsafe { std::mem::transmute_copy::<A, f32>(&v) }
         };
-        let p = small::Product {
-            m,
-            n,
-            k,
-            alpha: f(alpha),
-            beta: if zero { 0.0 } else { f(beta) },
-            a: a.as_ptr() as *const f32,
-            rsa,
-            csa,
-            b: b.as_ptr() as *const f32,
-            rsb,
-            c: c.as_mut_ptr() as *mut f32,
-            rsc,
+        let cp = c.as_mut_ptr() as *mut f32;
+        let run = |b: *const f32, rsb: isize| {
+            let p = small::Product {
+                m,
+                n,
+                k,
+                alpha: f(alpha),
+                beta: if zero { 0.0 } else { f(beta) },
+                a: a.as_ptr() as *const f32,
+                rsa,
+                csa,
+                b,
+                rsb,
+                c: cp,
+                rsc,
+            };
+            // SAFETY: AVX-512 is present (checked above); the pointers and strides come from
+            // live ndarray views of the stated shapes (or the row-major copy of `b`), B's and
+            // C's rows are contiguous (or one column wide), and `c` is borrowed mutably, so it
+            // overlaps neither `a` nor `b`.
+            unsafe { small::sgemm(&p) };
         };
-        // SAFETY: AVX-512 is present (checked above); the pointers and strides come from live
-        // ndarray views of the stated shapes, B's and C's rows are contiguous (or one column
-        // wide), and `c` is borrowed mutably, so it overlaps neither `a` nor `b`.
-        unsafe { small::sgemm(&p) };
+        if csb == 1 || n == 1 {
+            run(b.as_ptr() as *const f32, rsb);
+        } else {
+            SCRATCH.with_borrow_mut(|scratch| {
+                scratch.resize(k * n, 0.0);
+                // SAFETY: AVX-512 is present; `b` is a live k × n view with unit row stride
+                // and column stride csb; the scratch holds k · n values.
+                unsafe { small::transpose_into(b.as_ptr() as *const f32, csb, k, n, scratch) };
+                run(scratch.as_ptr(), n as isize);
+            });
+        }
         return;
     }
     // The `gemm` crate computes dst ← α·dst + β·lhs·rhs: its α is our β and its β our α.

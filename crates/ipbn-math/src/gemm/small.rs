@@ -248,3 +248,93 @@ pub(super) unsafe fn sgemm(p: &Product) {
         j0 += cols;
     }
 }
+
+/// Copies the `k × n` matrix `B` whose columns are contiguous (`B[q, j]` at `b + q + j·csb`:
+/// a transposed row-major matrix) into `out`, row-major (`out[q·n + j]`), a 16 × 16 block at
+/// a time transposed in registers.
+///
+/// # Safety
+///
+/// AVX-512F must be available; `b` addresses a live `k × n` matrix with those strides and
+/// `out` holds at least `k · n` values.
+#[target_feature(enable = "avx512f,avx512vl")]
+pub(super) unsafe fn transpose_into(
+    b: *const f32,
+    csb: isize,
+    k: usize,
+    n: usize,
+    out: &mut [f32],
+) {
+    debug_assert!(out.len() >= k * n);
+    let mut j0 = 0;
+    while j0 < n {
+        let rows = (n - j0).min(16);
+        let mut q0 = 0;
+        while q0 < k {
+            let cols = (k - q0).min(16);
+            let qmask: __mmask16 = if cols == 16 {
+                0xffff
+            } else {
+                (1u16 << cols) - 1
+            };
+            let mut r = [_mm512_setzero_ps(); 16];
+            for (i, r) in r.iter_mut().enumerate().take(rows) {
+                // SAFETY: column j0 + i < n of B, rows q0 .. q0 + cols ≤ k (masked).
+                *r = unsafe {
+                    _mm512_maskz_loadu_ps(qmask, b.offset((j0 + i) as isize * csb).add(q0))
+                };
+            }
+            let t = transpose16(r);
+            let jmask: __mmask16 = if rows == 16 {
+                0xffff
+            } else {
+                (1u16 << rows) - 1
+            };
+            for (q, t) in t.iter().enumerate().take(cols) {
+                // SAFETY: row q0 + q < k of the k × n output, columns j0 .. j0 + rows ≤ n.
+                unsafe {
+                    _mm512_mask_storeu_ps(out.as_mut_ptr().add((q0 + q) * n + j0), jmask, *t)
+                };
+            }
+            q0 += 16;
+        }
+        j0 += 16;
+    }
+}
+
+/// The transpose of the 16 × 16 matrix whose rows are `r`: four rounds of shuffles
+/// (32-bit and 64-bit interleaves within 128-bit lanes, then two of 128-bit lanes).
+#[inline]
+#[target_feature(enable = "avx512f,avx512vl")]
+fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+    let mut t = [_mm512_setzero_ps(); 16];
+    for i in 0..8 {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4g + c], 128-bit lane l: element 4l + c of rows 4g .. 4g + 4.
+    let mut u = [_mm512_setzero_ps(); 16];
+    for g in 0..4 {
+        let (a, b) = (_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 1]));
+        let (c, d) = (
+            _mm512_castps_pd(t[4 * g + 2]),
+            _mm512_castps_pd(t[4 * g + 3]),
+        );
+        u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    let mut out = [_mm512_setzero_ps(); 16];
+    for c in 0..4 {
+        let v0 = _mm512_shuffle_f32x4::<0x44>(u[c], u[4 + c]);
+        let v1 = _mm512_shuffle_f32x4::<0xee>(u[c], u[4 + c]);
+        let v2 = _mm512_shuffle_f32x4::<0x44>(u[8 + c], u[12 + c]);
+        let v3 = _mm512_shuffle_f32x4::<0xee>(u[8 + c], u[12 + c]);
+        out[c] = _mm512_shuffle_f32x4::<0x88>(v0, v2);
+        out[4 + c] = _mm512_shuffle_f32x4::<0xdd>(v0, v2);
+        out[8 + c] = _mm512_shuffle_f32x4::<0x88>(v1, v3);
+        out[12 + c] = _mm512_shuffle_f32x4::<0xdd>(v1, v3);
+    }
+    out
+}
