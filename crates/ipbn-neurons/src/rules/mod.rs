@@ -145,6 +145,34 @@ pub fn kl_direction(
     }
 }
 
+thread_local! {
+    /// Per-unit running sums of [`kl_directions`] (Σ h, Σ x h), kept per thread so that
+    /// steady-state training allocates nothing.
+    static KL_SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+ipbn_math::multiversion! {
+    /// `hs[j] += h(y[r, j])` and `xhs[j] += x[r, j] · h(y[r, j])` for every row `r` of the
+    /// row-major `xs`, `ys` (`hs.len()` units per row), rows in order.
+    fn kl_rows<H: Fn(f64) -> f64>(
+        xs: &[f64],
+        ys: &[f64],
+        h: &H,
+        hs: &mut [f64],
+        xhs: &mut [f64]
+    ) {
+        let n = hs.len();
+        for (xr, yr) in xs.chunks_exact(n).zip(ys.chunks_exact(n)) {
+            for (((s, t), &xi), &yi) in hs.iter_mut().zip(xhs.iter_mut()).zip(xr).zip(yr) {
+                let hi = h(yi);
+                *s += hi;
+                *t += xi * hi;
+            }
+        }
+    }
+}
+
 /// [`kl_direction`] for every unit of a batch at once: `x` and `y` are `(rows, units)` and
 /// `out` receives one [`Delta`] per unit (as many as `alpha` has values, at most the
 /// columns). The sums run row by row, so each unit's sum takes its terms in the same order as
@@ -171,11 +199,21 @@ pub fn kl_directions(
         }
     };
     match (x.as_slice(), y.as_slice()) {
-        // Row-major and contiguous (what the IP layer passes): plain slices, which vectorise.
+        // Row-major and contiguous (what the IP layer passes): the sums go in two separate
+        // arrays (this thread's scratch), so that each row is one loop over units that
+        // vectorises, h included.
         (Some(xs), Some(ys)) if n > 0 && x.ncols() == n && y.ncols() == n => {
-            for (xr, yr) in xs.chunks_exact(n).zip(ys.chunks_exact(n)).take(rows) {
-                add_row(out, xr, yr);
-            }
+            KL_SCRATCH.with_borrow_mut(|(hs, xhs)| {
+                hs.clear();
+                hs.resize(n, 0.0);
+                xhs.clear();
+                xhs.resize(n, 0.0);
+                kl_rows(&xs[..rows * n], &ys[..rows * n], &h, hs, xhs);
+                for ((d, &s), &t) in out.iter_mut().zip(hs.iter()).zip(xhs.iter()) {
+                    d.k = s;
+                    d.alpha = t;
+                }
+            });
         }
         _ => {
             let (mut xr, mut yr) = (vec![0.0; n], vec![0.0; n]);
