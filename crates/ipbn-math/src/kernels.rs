@@ -388,12 +388,7 @@ mod x86 {
         // SAFETY: this function runs only on AVX2 + FMA (and more); the rest is exp_into's.
         unsafe { exp_into::<NEG_ABS>(&x[i..n], &mut out[i..n]) };
         if _mm256_movemask_epi8(any) != 0 {
-            let arg = |v: f32| if NEG_ABS { -v.abs() } else { v };
-            for j in 0..i {
-                if x[j].to_bits() & 0x7fff_ffff >= EXP_SPECIAL {
-                    out[j] = arg(x[j]).exp();
-                }
-            }
+            redo_special::<NEG_ABS>(&x[..i], &mut out[..i]);
         }
     }
 
@@ -437,10 +432,16 @@ mod x86 {
             out[j] = exp_f32(arg(x[j]));
         }
         if _mm_movemask_epi8(any) != 0 {
-            for j in 0..i {
-                if x[j].to_bits() & 0x7fff_ffff >= EXP_SPECIAL {
-                    out[j] = arg(x[j]).exp();
-                }
+            redo_special::<NEG_ABS>(&x[..i], &mut out[..i]);
+        }
+    }
+
+    /// The lanes of a vectorised pass whose `|x|` is special (overflow, underflow, ∞, NaN),
+    /// recomputed with the C library, as [`exp_f32`] does.
+    fn redo_special<const NEG_ABS: bool>(x: &[f32], out: &mut [f32]) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            if v.to_bits() & 0x7fff_ffff >= EXP_SPECIAL {
+                *o = if NEG_ABS { -v.abs() } else { v }.exp();
             }
         }
     }

@@ -187,55 +187,49 @@ pub fn kl_directions(
 ) {
     let n = x.ncols().min(y.ncols()).min(alpha.len());
     let rows = x.nrows().min(y.nrows());
-    // `out` holds the running sums (Δk: Σ h, Δα: Σ x h) so that nothing is allocated once it
-    // has room for every unit.
     out.clear();
-    out.resize(n, Delta { alpha: 0.0, k: 0.0 });
-    let add_row = |out: &mut [Delta], xs: &[f64], ys: &[f64]| {
-        for ((d, &xi), &yi) in out.iter_mut().zip(xs).zip(ys) {
-            let hi = h(yi);
-            d.k += hi;
-            d.alpha += xi * hi;
-        }
-    };
-    match (x.as_slice(), y.as_slice()) {
-        // Row-major and contiguous (what the IP layer passes): the sums go in two separate
-        // arrays (this thread's scratch), so that each row is one loop over units that
-        // vectorises, h included.
-        (Some(xs), Some(ys)) if n > 0 && x.ncols() == n && y.ncols() == n => {
-            KL_SCRATCH.with_borrow_mut(|(hs, xhs)| {
-                hs.clear();
-                hs.resize(n, 0.0);
-                xhs.clear();
-                xhs.resize(n, 0.0);
-                kl_rows(&xs[..rows * n], &ys[..rows * n], &h, hs, xhs);
-                for ((d, &s), &t) in out.iter_mut().zip(hs.iter()).zip(xhs.iter()) {
-                    d.k = s;
-                    d.alpha = t;
-                }
-            });
-        }
-        _ => {
-            let (mut xr, mut yr) = (vec![0.0; n], vec![0.0; n]);
-            for r in 0..rows {
-                for j in 0..n {
-                    xr[j] = x[[r, j]];
-                    yr[j] = y[[r, j]];
-                }
-                add_row(out, &xr, &yr);
-            }
-        }
-    }
-    if rows == 0 {
+    if n == 0 {
         return;
     }
-    let inv_n = 1.0 / rows as f64;
-    for (d, &a) in out.iter_mut().zip(alpha) {
-        *d = Delta {
-            alpha: 1.0 / a + d.alpha * inv_n,
-            k: d.k * inv_n,
-        };
-    }
+    // The sums (Σ h, Σ x h) go in two separate arrays (this thread's scratch), so that each
+    // row is one loop over units that vectorises, h included.
+    KL_SCRATCH.with_borrow_mut(|(hs, xhs)| {
+        hs.clear();
+        hs.resize(n, 0.0);
+        xhs.clear();
+        xhs.resize(n, 0.0);
+        match (x.as_slice(), y.as_slice()) {
+            // Row-major and contiguous: what the IP layer passes.
+            (Some(xs), Some(ys)) if x.ncols() == n && y.ncols() == n => {
+                kl_rows(&xs[..rows * n], &ys[..rows * n], &h, hs, xhs);
+            }
+            _ => {
+                let (mut xr, mut yr) = (vec![0.0; n], vec![0.0; n]);
+                for r in 0..rows {
+                    for j in 0..n {
+                        xr[j] = x[[r, j]];
+                        yr[j] = y[[r, j]];
+                    }
+                    kl_rows(&xr, &yr, &h, hs, xhs);
+                }
+            }
+        }
+        if rows == 0 {
+            out.resize(n, Delta { alpha: 0.0, k: 0.0 });
+            return;
+        }
+        let inv_n = 1.0 / rows as f64;
+        out.extend(
+            alpha
+                .iter()
+                .zip(hs.iter())
+                .zip(xhs.iter())
+                .map(|((&a, &s), &t)| Delta {
+                    alpha: 1.0 / a + t * inv_n,
+                    k: s * inv_n,
+                }),
+        );
+    });
 }
 
 /// Value-stability check shared by the rule files: the direction of `rule` on the batch
